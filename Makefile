@@ -1,0 +1,104 @@
+# The one entry point, for people and for the workflows alike. `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+TASKCAT_VENV ?= .venv-taskcat
+NODE_BIN := node_modules/.bin
+CDK := $(NODE_BIN)/cdk
+ENV ?= dev
+ENVS ?= dev staging prod
+# The CDK CLI's runtime (jsii) warns on Node 20; the CLI itself supports it.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_CLI_NOTICES := false
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: install
+install: $(VENV)/.installed node_modules/.installed $(TASKCAT_VENV)/.installed ## Install every tool into the repository (.venv, node_modules, .venv-taskcat)
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(TASKCAT_VENV)/.installed: requirements-taskcat.lock
+	python3 -m venv $(TASKCAT_VENV)
+	$(TASKCAT_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-taskcat.lock
+	touch $@
+
+.PHONY: lock
+lock: ## Re-resolve and pin the Python dependencies (requirements.lock)
+	rm -rf .build/lock-venv && python3 -m venv .build/lock-venv
+	.build/lock-venv/bin/pip install --quiet -e '.[dev]'
+	.build/lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+	rm -rf .build/lock-venv
+
+.PHONY: test
+test: ## Run every test: unit, integration (moto), infrastructure (templates), end to end (local environment), workflows
+	$(BIN)/pytest
+
+.PHONY: lint
+lint: ## ruff, black --check, mypy, cfn-lint-free checks of workflows (actionlint, zizmor), taskcat lint
+	$(BIN)/ruff check .
+	$(BIN)/black --check .
+	$(BIN)/mypy
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity=low .github/workflows
+	$(MAKE) --no-print-directory taskcat-lint
+
+.PHONY: format
+format: ## Format the code (ruff --fix, black)
+	$(BIN)/ruff check --fix .
+	$(BIN)/black .
+
+.PHONY: synth
+synth: ## Synthesize every environment into cdk.out/<env>/, then cfn-lint the templates (cdk-nag runs in synth)
+	@set -e; for e in $(ENVS); do \
+	  echo "== synth $$e"; \
+	  $(CDK) synth --quiet --context env=$$e --output cdk.out/$$e; \
+	done
+	$(BIN)/cfn-lint $(foreach e,$(ENVS),cdk.out/$(e)/*.template.json)
+
+.PHONY: diff
+diff: ## Show what a deploy of ENV would change (needs AWS credentials)
+	$(CDK) diff --context env=$(ENV) SessionManagement-$(ENV)
+
+.PHONY: local
+local: ## Run the whole system on this machine (moto + local WebSocket gateway) until Ctrl-C
+	$(PY) -m local
+
+.PHONY: verify
+verify: ## Verify the ENV deployment against the deployment checklist (ENV=local against `make local`)
+	$(PY) -m ci.verify --env $(ENV)
+
+.PHONY: demo
+demo: ## Start the local environment, deploy, verify against the checklist, print the report, stop
+	$(PY) -m local --demo
+
+.PHONY: bench
+bench: ## Load-test the local environment at several levels and write bench/results/
+	$(PY) -m bench
+
+.PHONY: taskcat
+taskcat: ## Deploy the synthesized staging template in two regions with taskcat (needs AWS credentials)
+	$(TASKCAT_VENV)/bin/taskcat test run
+
+.PHONY: taskcat-lint
+taskcat-lint: ## Lint .taskcat.yml and its template
+	$(TASKCAT_VENV)/bin/taskcat lint
+
+.PHONY: clean
+clean: ## Remove build outputs (keeps the installed tools)
+	rm -rf cdk.out .build reports .pytest_cache .ruff_cache .mypy_cache

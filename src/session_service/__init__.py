@@ -1,0 +1,1 @@
+"""Session management service: the Lambda code behind the WebSocket API."""
