@@ -41,8 +41,11 @@ CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
 # ja-JP, ko-KR, nl-NL, pl-PL, pt-*, sv-SE, tr-TR). Russian, Romanian, Icelandic and Welsh have
 # standard Polly voices only, so they are not offered.
 TRANSLATE_AND_POLLY_NEURAL_LANGUAGES: frozenset[str] = frozenset(
-    "ar ca cs da de en es fi fr hi it ja ko nl pl pt sv tr zh".split()
-)
+    {
+        "ar", "ca", "cs", "da", "de", "en", "es", "fi", "fr", "hi", "it", "ja", "ko", "nl", "pl",
+        "pt", "sv", "tr", "zh",
+    }
+)  # fmt: skip
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
