@@ -1,0 +1,206 @@
+"""``infra/config/github.json``: which repository, and which of its environments, may deploy.
+
+Loaded and validated before any construct is built. Every failure is a :class:`GitHubConfigError`
+whose one-line message names the file, the field and what is expected::
+
+    infra/config/github.json: repositoryId: expected a positive integer when
+    subjectClaimFormat is "immutable" (read it with `gh api repos/OWNER/REPO --jq .id`), got null
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_PATH = REPO_ROOT / "infra" / "config" / "github.json"
+
+GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+AUDIENCE = "sts.amazonaws.com"
+# The GitHub environment a job names when it only reads (cdk diff, verification, load test).
+VERIFY_ENVIRONMENT_SUFFIX = "-verify"
+
+SUBJECT_FORMAT_NAME = "name"
+SUBJECT_FORMAT_IMMUTABLE = "immutable"
+SUBJECT_FORMATS = (SUBJECT_FORMAT_NAME, SUBJECT_FORMAT_IMMUTABLE)
+
+_FIELDS = frozenset(
+    {
+        "owner",
+        "repository",
+        "ownerId",
+        "repositoryId",
+        "subjectClaimFormat",
+        "environments",
+        "createOidcProvider",
+    }
+)
+# GitHub logins: alphanumerics and single hyphens, not at either end, at most 39 characters.
+_OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+
+
+class GitHubConfigError(ValueError):
+    """``github.json`` is missing, unreadable or holds a wrong value (one-line message)."""
+
+
+@dataclass(frozen=True)
+class GitHubOidcConfig:
+    owner: str
+    repository: str
+    owner_id: int | None
+    repository_id: int | None
+    subject_claim_format: str
+    environments: tuple[str, ...]
+    create_oidc_provider: bool
+
+    @property
+    def repository_subject(self) -> str:
+        """The repository part of the ``sub`` claim, in the form the repository uses."""
+        if self.subject_claim_format == SUBJECT_FORMAT_IMMUTABLE:
+            return f"repo:{self.owner}@{self.owner_id}/{self.repository}@{self.repository_id}"
+        return f"repo:{self.owner}/{self.repository}"
+
+    def subject(self, github_environment: str) -> str:
+        """The exact ``sub`` of a job in this repository that names ``github_environment``."""
+        return f"{self.repository_subject}:environment:{github_environment}"
+
+    @staticmethod
+    def verify_environment(env: str) -> str:
+        """The GitHub environment of the read-only jobs (diff, verification) of ``env``."""
+        return f"{env}{VERIFY_ENVIRONMENT_SUFFIX}"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return json.dumps(value)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _environments(value: Any, fail: Callable[[str, str, Any], GitHubConfigError]) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise fail("environments", "a non-empty list of environment names", value)
+    for index, env in enumerate(value):
+        if not isinstance(env, str) or not _ENV_NAME.match(env):
+            raise fail(f"environments[{index}]", "a lower-case name such as dev", env)
+        if env.endswith(VERIFY_ENVIRONMENT_SUFFIX):
+            raise fail(
+                f"environments[{index}]",
+                f"a deployment environment (the {VERIFY_ENVIRONMENT_SUFFIX} one is derived)",
+                env,
+            )
+    duplicates = sorted({env for env in value if value.count(env) > 1})
+    if duplicates:
+        raise fail("environments", "each environment once", duplicates[0])
+    return value
+
+
+def parse_config(raw: Any, shown: str = "infra/config/github.json") -> GitHubOidcConfig:
+    """Validate the parsed JSON ``raw``; ``shown`` names the file in error messages."""
+
+    def fail(field: str, expected: str, value: Any) -> GitHubConfigError:
+        return GitHubConfigError(f"{shown}: {field}: expected {expected}, got {_describe(value)}")
+
+    if not isinstance(raw, dict):
+        raise fail("(top level)", "an object", raw)
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:
+        expected = ", ".join(sorted(_FIELDS))
+        raise GitHubConfigError(
+            f"{shown}: unknown field(s) {', '.join(unknown)}; expected only {expected}"
+        )
+
+    owner = raw.get("owner")
+    if not isinstance(owner, str) or not _OWNER.match(owner):
+        raise fail("owner", "the GitHub owner (user or organization) as GitHub spells it", owner)
+    repository = raw.get("repository")
+    if (
+        not isinstance(repository, str)
+        or not _REPOSITORY.match(repository)
+        or repository in {".", ".."}
+    ):
+        raise fail("repository", "the repository name without the owner, e.g. REPO", repository)
+
+    subject_format = raw.get("subjectClaimFormat", SUBJECT_FORMAT_NAME)
+    if subject_format not in SUBJECT_FORMATS:
+        raise fail(
+            "subjectClaimFormat",
+            '"name" (repo:OWNER/REPO:…) or "immutable" (repo:OWNER@OWNER_ID/REPO@REPO_ID:…)',
+            subject_format,
+        )
+
+    ids: dict[str, int | None] = {}
+    for field, how in (
+        ("ownerId", f"gh api repos/{owner}/{repository} --jq .owner.id"),
+        ("repositoryId", f"gh api repos/{owner}/{repository} --jq .id"),
+    ):
+        value = raw.get(field)
+        if value is None and subject_format == SUBJECT_FORMAT_NAME:
+            ids[field] = None
+            continue
+        if not _positive_int(value):
+            required = (
+                ' when subjectClaimFormat is "immutable"'
+                if subject_format == SUBJECT_FORMAT_IMMUTABLE
+                else " or null"
+            )
+            raise fail(field, f"a positive integer{required} (read it with `{how}`)", value)
+        ids[field] = value
+
+    environments = _environments(raw.get("environments"), fail)
+
+    create_provider = raw.get("createOidcProvider", True)
+    if not isinstance(create_provider, bool):
+        raise fail(
+            "createOidcProvider",
+            "true (create the provider) or false (the account already has it)",
+            create_provider,
+        )
+
+    return GitHubOidcConfig(
+        owner=owner,
+        repository=repository,
+        owner_id=ids["ownerId"],
+        repository_id=ids["repositoryId"],
+        subject_claim_format=subject_format,
+        environments=tuple(environments),
+        create_oidc_provider=create_provider,
+    )
+
+
+def load_github_config(path: Path | None = None) -> GitHubOidcConfig:
+    """Load and validate ``infra/config/github.json`` (or ``path``)."""
+    source = path or DEFAULT_CONFIG_PATH
+    shown = _display(source)
+    if not source.is_file():
+        raise GitHubConfigError(f"{shown}: no such file; copy the example in docs/pipelines.md")
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise GitHubConfigError(
+            f"{shown}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+        ) from None
+    return parse_config(raw, shown)

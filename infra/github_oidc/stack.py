@@ -1,0 +1,301 @@
+"""One stack per AWS account: GitHub's OIDC provider and, per environment, two roles.
+
+- ``session-management-deploy-{env}`` is assumed by the jobs that name the GitHub environment
+  ``{env}`` (the deploy job; for prod, behind its required reviewers). It may only assume the CDK
+  bootstrap roles of its account and region, which do the actual work, plus recover its own
+  stack when an update is stuck (``CancelUpdateStack`` is not in the bootstrap deploy role).
+- ``session-management-verify-{env}`` is assumed by the jobs that name ``{env}-verify``
+  (``cdk diff`` before the approval, the checklist's verification, the load test). It reads the
+  deployment, may assume only the bootstrap lookup role (read-only, for ``cdk diff``), and may
+  manage test users of the environment's Cognito pool for the smoke test.
+
+Each trust policy admits exactly one ``sub``, ``repo:OWNER/REPO:environment:NAME`` (or the
+immutable ``repo:OWNER@OWNER_ID/REPO@REPO_ID:environment:NAME``), with ``aud`` =
+``sts.amazonaws.com``, both StringEquals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Validations
+from aws_cdk import aws_iam as iam
+
+from infra.github_oidc.config import AUDIENCE, GITHUB_OIDC_HOST, GITHUB_OIDC_URL
+from session_service import constants
+
+if TYPE_CHECKING:
+    from constructs import Construct
+
+    from infra.config import EnvironmentConfig
+    from infra.github_oidc.config import GitHubOidcConfig
+
+# The default qualifier of `cdk bootstrap`; the app's stacks use the default synthesizer.
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+BOOTSTRAP_ROLE_KINDS = ("deploy", "file-publishing", "image-publishing", "lookup")
+# GitHub's intermediate certificate thumbprints. IAM no longer checks them for GitHub, but the
+# resource keeps them so that an older partition or tool reading the provider still works.
+GITHUB_THUMBPRINTS = (
+    "6938fd4d98bab03faadb97b34396831e3780aea1",
+    "1c58a3a8518e8759bf075b76b750d4f2df264fcd",
+)
+ROLE_NAME_TEMPLATES = {
+    "deploy": "session-management-deploy-{env}",
+    "verify": "session-management-verify-{env}",
+}
+# Test users the smoke test and the load test create, sign in and delete.
+COGNITO_TEST_USER_ACTIONS = (
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminDeleteUser",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminInitiateAuth",
+    "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:DescribeUserPool",
+    "cognito-idp:DescribeUserPoolClient",
+)
+
+
+def bootstrap_role_arn(kind: str, account: str, region: str) -> str:
+    name = f"cdk-{BOOTSTRAP_QUALIFIER}-{kind}-role-{account}-{region}"
+    return f"arn:{Aws.PARTITION}:iam::{account}:role/{name}"
+
+
+def acknowledge_wildcards(policy: iam.Policy, reason: str) -> None:
+    """Acknowledge cdk-nag's AwsSolutions-IAM5 for each wildcard resource of ``policy``, one by one.
+
+    cdk-nag v3 reports one finding per wildcard resource (the partition shown as
+    ``<AWS::Partition>``); acknowledging them one at a time keeps any new wildcard reported.
+    """
+    for statement in policy.document.to_json()["Statement"]:
+        resources = statement["Resource"]
+        for resource in [resources] if isinstance(resources, str) else resources:
+            if "*" in resource:
+                shown = resource.replace(Aws.PARTITION, "<AWS::Partition>")
+                Validations.of(policy).acknowledge(
+                    Acknowledgment(
+                        id=f"AwsSolutions::AwsSolutions-IAM5[Resource::{shown}]", reason=reason
+                    )
+                )
+
+
+def stack_name_for(environments: tuple[str, ...]) -> str:
+    return "GitHubOidc-" + "-".join(environments)
+
+
+class GitHubOidcStack(Stack):
+    """The OIDC provider of one account and the roles of the environments deployed there."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        github: GitHubOidcConfig,
+        environments: tuple[EnvironmentConfig, ...],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.provider_arn = self._provider(github)
+        self.roles: dict[str, iam.Role] = {}
+        for env in environments:
+            deploy = self._role("deploy", env.env, github.subject(env.env), github)
+            deploy.attach_inline_policy(self._deploy_policy(env))
+            verify_subject = github.subject(github.verify_environment(env.env))
+            verify = self._role("verify", env.env, verify_subject, github)
+            verify.attach_inline_policy(self._verify_policy(env))
+            self.roles[f"deploy-{env.env}"] = deploy
+            self.roles[f"verify-{env.env}"] = verify
+            suffix = env.env.title().replace("-", "")
+            CfnOutput(self, f"DeployRoleArn{suffix}", value=deploy.role_arn)
+            CfnOutput(self, f"VerifyRoleArn{suffix}", value=verify.role_arn)
+
+    def _provider(self, github: GitHubOidcConfig) -> str:
+        if not github.create_oidc_provider:
+            return f"arn:{Aws.PARTITION}:iam::{self.account}:oidc-provider/{GITHUB_OIDC_HOST}"
+        provider = iam.CfnOIDCProvider(
+            self,
+            "GitHubOidcProvider",
+            url=GITHUB_OIDC_URL,
+            client_id_list=[AUDIENCE],
+            thumbprint_list=list(GITHUB_THUMBPRINTS),
+        )
+        return provider.attr_arn
+
+    def _role(self, kind: str, env: str, subject: str, github: GitHubOidcConfig) -> iam.Role:
+        principal = iam.WebIdentityPrincipal(
+            self.provider_arn,
+            conditions={
+                "StringEquals": {
+                    f"{GITHUB_OIDC_HOST}:aud": AUDIENCE,
+                    f"{GITHUB_OIDC_HOST}:sub": subject,
+                }
+            },
+        )
+        return iam.Role(
+            self,
+            f"{kind.title()}Role{env.title().replace('-', '')}",
+            role_name=ROLE_NAME_TEMPLATES[kind].format(env=env),
+            description=(
+                f"GitHub Actions ({github.owner}/{github.repository}), {kind} jobs of {env}"
+            ),
+            assumed_by=principal,
+            max_session_duration=Duration.hours(1),
+        )
+
+    def _deploy_policy(self, env: EnvironmentConfig) -> iam.Policy:
+        bootstrap_roles = [
+            bootstrap_role_arn(kind, env.account, env.region) for kind in BOOTSTRAP_ROLE_KINDS
+        ]
+        stack_arn = self._stack_arn(env)
+        policy = iam.Policy(
+            self,
+            f"DeployPolicy{env.env.title().replace('-', '')}",
+            statements=[
+                iam.PolicyStatement(
+                    sid="AssumeCdkBootstrapRoles",
+                    actions=["sts:AssumeRole", "sts:TagSession"],
+                    resources=bootstrap_roles,
+                ),
+                iam.PolicyStatement(
+                    sid="RecoverStuckStack",
+                    actions=[
+                        "cloudformation:CancelUpdateStack",
+                        "cloudformation:ContinueUpdateRollback",
+                        "cloudformation:DescribeStackEvents",
+                        "cloudformation:DescribeStacks",
+                    ],
+                    resources=[stack_arn],
+                ),
+            ],
+        )
+        acknowledge_wildcards(
+            policy, "A stack ARN ends in the id CloudFormation generates: stack/NAME/*."
+        )
+        return policy
+
+    def _stack_arn(self, env: EnvironmentConfig) -> str:
+        name = constants.STACK_NAME_TEMPLATE.format(env=env.env)
+        return f"arn:{Aws.PARTITION}:cloudformation:{env.region}:{env.account}:stack/{name}/*"
+
+    def _verify_policy(self, env: EnvironmentConfig) -> iam.Policy:
+        account, region, name = env.account, env.region, env.env
+        arn = f"arn:{Aws.PARTITION}"
+        tables = [
+            f"{arn}:dynamodb:{region}:{account}:table/{str(spec['name']).format(env=name)}"
+            for spec in constants.TABLES.values()
+        ]
+        functions = [
+            f"{arn}:lambda:{region}:{account}:function:{template.format(env=name)}"
+            for template, _ in constants.FUNCTIONS.values()
+        ]
+        stack_name = constants.STACK_NAME_TEMPLATE.format(env=name)
+        topic = constants.ALARM_TOPIC_TEMPLATE.format(env=name)
+        dashboard = constants.DASHBOARD_NAME_TEMPLATE.format(env=name)
+        statements = [
+            iam.PolicyStatement(
+                sid="AssumeCdkLookupRoleForDiff",
+                actions=["sts:AssumeRole", "sts:TagSession"],
+                resources=[bootstrap_role_arn("lookup", account, region)],
+            ),
+            iam.PolicyStatement(
+                sid="ReadStacks",
+                actions=[
+                    "cloudformation:DescribeStackEvents",
+                    "cloudformation:DescribeStackResources",
+                    "cloudformation:DescribeStacks",
+                    "cloudformation:GetTemplate",
+                    "cloudformation:ListStackResources",
+                ],
+                resources=[
+                    self._stack_arn(env),
+                    f"{arn}:cloudformation:{region}:{account}:stack/CDKToolkit/*",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ReadBootstrapVersion",
+                actions=["ssm:GetParameter"],
+                resources=[
+                    f"{arn}:ssm:{region}:{account}:parameter/cdk-bootstrap/"
+                    f"{BOOTSTRAP_QUALIFIER}/version"
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ReadTables",
+                actions=[
+                    "dynamodb:DescribeContinuousBackups",
+                    "dynamodb:DescribeTable",
+                    "dynamodb:DescribeTimeToLive",
+                ],
+                resources=tables,
+            ),
+            iam.PolicyStatement(
+                sid="ReadFunctions",
+                actions=[
+                    "lambda:GetFunction",
+                    "lambda:GetFunctionConfiguration",
+                    "lambda:GetPolicy",
+                ],
+                resources=functions,
+            ),
+            iam.PolicyStatement(
+                sid="ReadRolesOfTheStack",
+                actions=[
+                    "iam:GetRole",
+                    "iam:GetRolePolicy",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:ListRolePolicies",
+                ],
+                resources=[f"{arn}:iam::{account}:role/{stack_name}-*"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadWebSocketApi",
+                actions=["apigateway:GET"],
+                resources=[
+                    f"{arn}:apigateway:{region}::/apis",
+                    f"{arn}:apigateway:{region}::/apis/*",
+                    f"{arn}:apigateway:{region}::/domainnames/*",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ReadAlarmTopic",
+                actions=["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"],
+                resources=[f"{arn}:sns:{region}:{account}:{topic}"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadDashboard",
+                actions=["cloudwatch:GetDashboard"],
+                resources=[f"{arn}:cloudwatch::{account}:dashboard/{dashboard}"],
+            ),
+            iam.PolicyStatement(
+                sid="ListWithoutResourceLevelPermissions",
+                actions=[
+                    "cloudwatch:DescribeAlarms",
+                    "cloudwatch:ListDashboards",
+                    "dynamodb:ListTables",
+                    "lambda:ListFunctions",
+                    "logs:DescribeLogGroups",
+                    "sns:ListSubscriptions",
+                    "sns:ListTopics",
+                ],
+                resources=["*"],
+            ),
+        ]
+        pool_id = env.cognito.user_pool_id
+        if pool_id.startswith(f"{region}_"):
+            statements.append(
+                iam.PolicyStatement(
+                    sid="SmokeTestUsers",
+                    actions=list(COGNITO_TEST_USER_ACTIONS),
+                    resources=[f"{arn}:cognito-idp:{region}:{account}:userpool/{pool_id}"],
+                )
+            )
+        policy = iam.Policy(
+            self, f"VerifyPolicy{name.title().replace('-', '')}", statements=statements
+        )
+        acknowledge_wildcards(
+            policy,
+            "Read-only: stack ARNs end in a generated id; CDK names the stack's roles {stack}-*; "
+            "API Gateway ids are generated; the List/Describe actions of the "
+            "ListWithoutResourceLevelPermissions statement have no resource-level permissions.",
+        )
+        return policy
