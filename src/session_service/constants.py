@@ -73,6 +73,14 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     ),
     "refresh": ("session-refresh-handler-{env}", "session_service.handlers.refresh.handler"),
 }
+# handler -> (memory in MB, timeout in seconds), as the deployment checklist sets them
+FUNCTION_SIZES: dict[str, tuple[int, int]] = {
+    "authorizer": (128, 10),
+    "connection": (256, 30),
+    "heartbeat": (128, 10),
+    "disconnect": (256, 30),
+    "refresh": (256, 30),
+}
 
 # --- Environment variables a handler reads (the template sets exactly these) --------------
 ENV_ENVIRONMENT = "ENVIRONMENT"
@@ -189,6 +197,18 @@ def metric_dimensions(env: str) -> dict[str, str]:
 # --- Monitoring ---------------------------------------------------------------------------
 ALARM_TOPIC_TEMPLATE = "session-management-alarms-{env}"
 DASHBOARD_NAME_TEMPLATE = "SessionManagement-{env}"
+ALARM_NAME_TEMPLATE = "session-management-{env}-{alarm}"
+ALARM_SESSION_CREATION_LATENCY = "session-creation-latency-p95"
+ALARM_CONNECTION_ERRORS = "connection-errors"
+ALARM_ACTIVE_SESSIONS = "active-sessions"
+ALARM_FUNCTION_ERRORS_TEMPLATE = "{handler}-errors"  # one per handler of FUNCTIONS
+
+
+def alarm_names(env: str) -> dict[str, str]:
+    """Alarm key -> alarm name in ``env``: the three service alarms, then ``<handler>-errors``."""
+    keys = [ALARM_SESSION_CREATION_LATENCY, ALARM_CONNECTION_ERRORS, ALARM_ACTIVE_SESSIONS]
+    keys += [ALARM_FUNCTION_ERRORS_TEMPLATE.format(handler=handler) for handler in FUNCTIONS]
+    return {key: ALARM_NAME_TEMPLATE.format(env=env, alarm=key) for key in keys}
 
 # --- Stack outputs (fixed ids, so ci/ and the local environment find the deployment) -------
 OUTPUT_WEBSOCKET_URL = "WebSocketUrl"
