@@ -201,11 +201,11 @@ ALARM_NAME_TEMPLATE = "session-management-{env}-{alarm}"
 ALARM_SESSION_CREATION_LATENCY = "session-creation-latency-p95"
 ALARM_CONNECTION_ERRORS = "connection-errors"
 ALARM_ACTIVE_SESSIONS = "active-sessions"
-ALARM_FUNCTION_ERRORS_TEMPLATE = "{handler}-errors"  # one per handler of FUNCTIONS
+ALARM_FUNCTION_ERRORS_TEMPLATE = "{handler}-function-errors"  # one per handler of FUNCTIONS
 
 
 def alarm_names(env: str) -> dict[str, str]:
-    """Alarm key -> alarm name in ``env``: the three service alarms, then ``<handler>-errors``."""
+    """Alarm key -> alarm name in ``env``: three service alarms, then ``<handler>-function-errors``."""
     keys = [ALARM_SESSION_CREATION_LATENCY, ALARM_CONNECTION_ERRORS, ALARM_ACTIVE_SESSIONS]
     keys += [ALARM_FUNCTION_ERRORS_TEMPLATE.format(handler=handler) for handler in FUNCTIONS]
     return {key: ALARM_NAME_TEMPLATE.format(env=env, alarm=key) for key in keys}
