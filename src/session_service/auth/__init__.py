@@ -1,0 +1,1 @@
+"""Token verification; only the authorizer imports this package (it pulls in PyJWT)."""

@@ -1,0 +1,1 @@
+"""Data access: every DynamoDB expression of the service lives in this package."""

@@ -1,0 +1,253 @@
+"""`$connect`: createSession, joinSession and refreshConnection.
+
+Request budget (DynamoDB): createSession 3 (user rate limit, active-sessions counter, one
+transaction writing the session and the speaker connection); joinSession 3 (IP rate limit,
+session read for the welcome's sourceLanguage, one transaction adding the listener and counting
+it); refreshConnection 2 (session read, one transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from session_service import constants as c
+from session_service import validation as check
+from session_service.config import ConnectSettings
+from session_service.data.rate_limits import RateLimitStore
+from session_service.data.sessions import SessionStore
+from session_service.exceptions import (
+    Forbidden,
+    InternalError,
+    InvalidAction,
+    RateLimitExceeded,
+    SessionFull,
+    SessionNotFound,
+    Unauthorized,
+)
+from session_service.models import Caller, Connection, QualityTier, Role, Session
+from session_service.observability import Telemetry, hash_id, logger
+from session_service.session_ids import generate_session_id
+
+CONNECT_ACTIONS = ("createSession", "joinSession", "refreshConnection")
+_ID_ATTEMPTS = 5
+
+
+@dataclass
+class ConnectService:
+    settings: ConnectSettings
+    sessions: SessionStore
+    limits: RateLimitStore
+    telemetry: Telemetry
+    clock: Callable[[], float]
+    new_session_id: Callable[[], str] = field(default=generate_session_id)
+
+    def connect(self, params: Mapping[str, str], caller: Caller) -> None:
+        """Accept the connection or raise the ServiceError that refuses it."""
+        if caller.rate_limited:
+            self.telemetry.count(c.METRIC_RATE_LIMIT_EXCEEDED)
+            raise RateLimitExceeded(
+                "too many connection attempts from this address",
+                caller.retry_after,
+                {"limit": "connectionAttemptsPerMinute"},
+            )
+        action = params.get("action", "")
+        if action == "createSession":
+            self.create_session(params, caller)
+        elif action == "joinSession":
+            self.join_session(params, caller)
+        elif action == "refreshConnection":
+            self.refresh_connection(params, caller)
+        else:
+            raise InvalidAction(
+                f"action {action[:40]!r} is not a $connect action; expected one of "
+                + ", ".join(CONNECT_ACTIONS),
+                {"expected": list(CONNECT_ACTIONS)},
+            )
+
+    # --- createSession ------------------------------------------------------------------------
+    def create_session(self, params: Mapping[str, str], caller: Caller) -> None:
+        started = self.clock()
+        if not caller.user_id:
+            raise Unauthorized("createSession needs a valid Cognito token in the query string")
+        s = self.settings
+        source = check.language(
+            check.required(params, "sourceLanguage", "an ISO 639-1 code such as en"),
+            s.supported_languages,
+            "sourceLanguage",
+        )
+        tier = check.quality_tier(params.get("qualityTier") or QualityTier.STANDARD.value)
+        now_s = int(started)
+        decision = self.limits.consume(
+            "createSession", "user", caller.user_id, s.session_create_limit_per_hour, 3600, now_s
+        )
+        if not decision.allowed:
+            self.telemetry.count(c.METRIC_RATE_LIMIT_EXCEEDED)
+            raise RateLimitExceeded(
+                f"at most {s.session_create_limit_per_hour} sessions per user per hour",
+                decision.retry_after,
+                {"limit": "sessionCreationsPerHour"},
+            )
+        total = self.limits.acquire_session_slot(s.max_active_sessions)
+        if total is None:
+            raise SessionFull(
+                "the service has reached its limit of active sessions; try again later",
+                {"maxActiveSessions": s.max_active_sessions},
+            )
+        try:
+            session = self._write_new_session(caller, source, tier, started)
+        except BaseException:
+            self.limits.release_session_slot()
+            raise
+        self.telemetry.gauge(c.METRIC_ACTIVE_SESSIONS, total)
+        self.telemetry.latency(c.METRIC_SESSION_CREATION_LATENCY, (self.clock() - started) * 1000)
+        logger.info(
+            "session created",
+            extra={"sessionId": session.session_id, "connection": hash_id(caller.connection_id)},
+        )
+
+    def _write_new_session(self, caller: Caller, source: str, tier: str, now: float) -> Session:
+        s = self.settings
+        now_s, now_ms = int(now), int(now * 1000)
+        for _ in range(_ID_ATTEMPTS):
+            session = Session(
+                session_id=self.new_session_id(),
+                speaker_connection_id=caller.connection_id,
+                speaker_user_id=caller.user_id,
+                source_language=source,
+                quality_tier=tier,
+                created_at_ms=now_ms,
+                is_active=True,
+                listener_count=0,
+                expires_at=now_s + s.session_duration_minutes * 60,
+            )
+            speaker = Connection(
+                connection_id=caller.connection_id,
+                session_id=session.session_id,
+                role=Role.SPEAKER,
+                source_language=source,
+                connected_at_ms=now_ms,
+                ttl=now_s + s.connection_ttl_minutes * 60,
+                user_id=caller.user_id,
+                quality_tier=tier,
+            )
+            if self.sessions.create_session(session, speaker):
+                return session
+            logger.info("session id taken, drawing another")
+        raise InternalError("could not allocate a unique session id; try again")
+
+    # --- joinSession --------------------------------------------------------------------------
+    def join_session(self, params: Mapping[str, str], caller: Caller) -> None:
+        started = self.clock()
+        s = self.settings
+        session_id = check.session_id(
+            check.required(params, "sessionId", "a session id such as faithful-shepherd-427")
+        )
+        target = check.language(
+            check.required(params, "targetLanguage", "an ISO 639-1 code such as es"),
+            s.supported_languages,
+            "targetLanguage",
+        )
+        now_s = int(started)
+        decision = self.limits.consume(
+            "joinSession",
+            "ip",
+            hash_id(caller.source_ip),
+            s.listener_join_limit_per_minute,
+            60,
+            now_s,
+        )
+        if not decision.allowed:
+            self.telemetry.count(c.METRIC_RATE_LIMIT_EXCEEDED)
+            raise RateLimitExceeded(
+                f"at most {s.listener_join_limit_per_minute} joins per address per minute",
+                decision.retry_after,
+                {"limit": "listenerJoinsPerMinute"},
+            )
+        session = self._live_session(session_id, now_s)
+        if session.listener_count >= s.max_listeners_per_session:
+            raise SessionFull(
+                "the session has no free listener seat",
+                {"maxListeners": s.max_listeners_per_session},
+            )
+        listener = self._listener(caller, session, target, started, is_refresh=False)
+        self.sessions.add_listener(listener, s.max_listeners_per_session, now_s)
+        self.telemetry.gauge(c.METRIC_TOTAL_LISTENERS, session.listener_count + 1)
+        self.telemetry.latency(c.METRIC_LISTENER_JOIN_LATENCY, (self.clock() - started) * 1000)
+        logger.info(
+            "listener joined",
+            extra={"sessionId": session_id, "connection": hash_id(caller.connection_id)},
+        )
+
+    def _live_session(self, session_id: str, now_s: int) -> Session:
+        session = self.sessions.get_session(session_id, now_s)
+        if session is None or not session.is_live(now_s):
+            raise SessionNotFound(
+                f"session {session_id} does not exist or has ended", {"sessionId": session_id}
+            )
+        return session
+
+    def _listener(
+        self, caller: Caller, session: Session, target: str, now: float, *, is_refresh: bool
+    ) -> Connection:
+        return Connection(
+            connection_id=caller.connection_id,
+            session_id=session.session_id,
+            role=Role.LISTENER,
+            source_language=session.source_language,
+            connected_at_ms=int(now * 1000),
+            ttl=int(now) + self.settings.connection_ttl_minutes * 60,
+            target_language=target,
+            is_refresh=is_refresh,
+            welcome_sent=is_refresh,
+        )
+
+    # --- refreshConnection --------------------------------------------------------------------
+    def refresh_connection(self, params: Mapping[str, str], caller: Caller) -> None:
+        now = self.clock()
+        s = self.settings
+        session_id = check.session_id(
+            check.required(params, "sessionId", "a session id such as faithful-shepherd-427")
+        )
+        role = check.role(check.required(params, "role", "speaker or listener"))
+        target = None
+        if role is Role.LISTENER:
+            target = check.language(
+                check.required(params, "targetLanguage", "an ISO 639-1 code such as es"),
+                s.supported_languages,
+                "targetLanguage",
+            )
+        elif not caller.user_id:
+            raise Unauthorized("a speaker refresh needs a valid Cognito token in the query string")
+        now_s = int(now)
+        session = self._live_session(session_id, now_s)
+        if role is Role.SPEAKER:
+            if session.speaker_user_id != caller.user_id:
+                raise Forbidden("only the speaker who created the session may refresh it")
+            speaker = Connection(
+                connection_id=caller.connection_id,
+                session_id=session_id,
+                role=Role.SPEAKER,
+                source_language=session.source_language,
+                connected_at_ms=int(now * 1000),
+                ttl=now_s + s.connection_ttl_minutes * 60,
+                user_id=caller.user_id,
+                quality_tier=session.quality_tier,
+                is_refresh=True,
+                welcome_sent=True,
+            )
+            self.sessions.move_speaker(speaker, now_s + s.session_duration_minutes * 60, now_s)
+        else:
+            assert target is not None
+            # Both sockets of a refreshing listener count until the old one closes, so a full
+            # session admits refreshes up to twice its cap (every listener refreshing at once).
+            listener = self._listener(caller, session, target, now, is_refresh=True)
+            self.sessions.add_listener(listener, 2 * s.max_listeners_per_session, now_s)
+        logger.info(
+            "connection refreshed",
+            extra={
+                "sessionId": session_id,
+                "role": role.value,
+                "connection": hash_id(caller.connection_id),
+            },
+        )

@@ -1,0 +1,62 @@
+"""`$disconnect`: remove the connection; a speaker's own disconnect ends the session.
+
+Request budget (DynamoDB): listener 2 (read the item, one transaction deleting it and
+uncounting it); speaker 3 + ceil(N/25) (read, one transaction deleting the item, ending the
+session and uncounting it, one GSI query per page of listeners, one BatchWriteItem per 25).
+Duplicate and out-of-order events find the item gone or the condition false and change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from session_service import messages
+from session_service.config import DisconnectSettings
+from session_service.data.sessions import EndOutcome, SessionStore
+from session_service.logic.notifier import Notifier
+from session_service.models import Role
+from session_service.observability import Telemetry, logger
+
+SPEAKER_LEFT = "speakerDisconnected"
+
+
+@dataclass
+class DisconnectService:
+    settings: DisconnectSettings
+    sessions: SessionStore
+    notifier: Notifier
+    telemetry: Telemetry
+    clock: Callable[[], float]
+
+    def disconnect(self, connection_id: str) -> None:
+        now = self.clock()
+        conn = self.sessions.get_connection(connection_id, int(now))
+        if conn is None:
+            logger.info("disconnect of an unknown or cleaned-up connection")
+            return
+        if conn.role is Role.LISTENER:
+            removed = self.sessions.remove_listener(conn)
+            logger.info("listener left", extra={"sessionId": conn.session_id, "removed": removed})
+            return
+        outcome = self.sessions.end_session(conn, int(now * 1000))
+        logger.info(
+            "speaker connection closed",
+            extra={"sessionId": conn.session_id, "outcome": outcome.value},
+        )
+        if outcome is EndOutcome.ENDED:
+            self._end_listeners(conn.session_id, now)
+
+    def _end_listeners(self, session_id: str, now: float) -> None:
+        notice = messages.session_ended(session_id, SPEAKER_LEFT, int(now * 1000))
+        total = gone = 0
+        for page in self.sessions.listener_pages(session_id):
+            live = [listener.connection_id for listener in page if listener.ttl > int(now)]
+            delivered = self.notifier.post_all(live, notice)
+            gone += sum(1 for ok in delivered.values() if not ok)
+            self.sessions.delete_connections([listener.connection_id for listener in page])
+            total += len(page)
+        logger.info(
+            "session ended",
+            extra={"sessionId": session_id, "listeners": total, "undelivered": gone},
+        )
