@@ -1,0 +1,202 @@
+"""Report writers: JSON (everything), Markdown (the tables people read), PNG (latency percentiles
+against load level).
+
+All three are made from one results dictionary (see :func:`bench.cli` for its shape), so what
+the Markdown and the plot say is what the JSON holds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.stats import OPERATIONS
+
+PLOTTED = ("create", "join", "heartbeat", "refresh", "disconnect", "sessionEnded")
+
+
+def _ms(value: object) -> str:
+    if value is None:
+        return "-"
+    number = float(value)  # type: ignore[arg-type]
+    return f"{number:.0f}" if number >= 100 else f"{number:.1f}"
+
+
+def _errors(errors: dict[str, int]) -> str:
+    return ", ".join(f"{code} {n}" for code, n in errors.items()) if errors else "0"
+
+
+def write_json(results: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def summary_table(levels: list[dict[str, Any]]) -> list[str]:
+    """One row per load level: connections per second and p95 of each operation."""
+    head = "| level (sessions x listeners) | connections | conn/s | " + " | ".join(
+        f"{op} p95 ms" for op in PLOTTED
+    )
+    lines = [head + " | errors |", "|" + " --- |" * (len(PLOTTED) + 4)]
+    for level in levels:
+        ops = level["operations"]
+        p95 = " | ".join(_ms(ops.get(op, {}).get("p95_ms")) for op in PLOTTED)
+        errors: dict[str, int] = {}
+        for stats in ops.values():
+            for code, n in stats["errors"].items():
+                errors[code] = errors.get(code, 0) + n
+        lines.append(
+            f"| {level['level']} | {level['connections']} | "
+            f"{_ms(level['connectionsPerSecond'])} | {p95} | {_errors(errors)} |"
+        )
+    return lines
+
+
+def level_table(level: dict[str, Any]) -> list[str]:
+    """Per operation: count, errors by code, p50/p95/p99/max."""
+    lines = [
+        "| operation | count | errors | p50 ms | p95 ms | p99 ms | max ms |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for op in OPERATIONS:
+        stats = level["operations"].get(op)
+        if not stats:
+            continue
+        lines.append(
+            f"| {op} | {stats['count']} | {_errors(stats['errors'])} | {_ms(stats['p50_ms'])} | "
+            f"{_ms(stats['p95_ms'])} | {_ms(stats['p99_ms'])} | {_ms(stats['max_ms'])} |"
+        )
+    return lines
+
+
+def requests_table(requests: dict[str, Any]) -> list[str]:
+    """Per phase: requests per operation, by handler and service."""
+    lines = [
+        "| operation (phase) | operations | handler | DynamoDB requests / op | "
+        "management API requests / op | DynamoDB calls |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for phase, entry in requests.items():
+        for handler, counts in entry["handlers"].items():
+            calls = ", ".join(f"{name} {n}" for name, n in counts["dynamodbCalls"].items())
+            lines.append(
+                f"| {phase} | {entry['operations']} | {handler} | "
+                f"{counts['dynamodbPerOperation']} | {counts['managementApiPerOperation']} | "
+                f"{calls or '-'} |"
+            )
+    return lines
+
+
+def cold_start_table(cold: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Import of `boto3` alone: median {cold['boto3']['median_ms']:.0f} ms "
+        f"({cold['repetitions']} fresh interpreters).",
+        "",
+        "| handler module | median import ms | min | max | ratio to `import boto3` |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, entry in cold["handlers"].items():
+        if "error" in entry:
+            lines.append(f"| {name} | failed: {entry['error']} | | | |")
+            continue
+        lines.append(
+            f"| `{entry['module']}` | {entry['median_ms']:.0f} | {entry['min_ms']:.0f} | "
+            f"{entry['max_ms']:.0f} | {entry['ratio_to_boto3']:.2f} |"
+        )
+    return lines
+
+
+def machine_lines(machine: dict[str, Any]) -> list[str]:
+    return [
+        f"Machine: {machine['cpuModel']}, {machine['cores']} cores, "
+        f"{machine['memoryGiB']} GiB memory, {machine['os']}, Python {machine['python']}."
+    ]
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    out = [f"# Load test: {results['title']}", ""]
+    out += [f"Command: `{results['command']}`  ", f"Run at: {results['createdAt']}  "]
+    out += [*machine_lines(results["machine"]), ""]
+    if results.get("notes"):
+        out += [*(f"- {note}" for note in results["notes"]), ""]
+    evaluation = results.get("evaluation")
+    if evaluation:
+        out += ["## Targets", "", *evaluation_lines(evaluation), ""]
+    out += ["## Latency by load level (p95)", "", *summary_table(results["levels"]), ""]
+    for level in results["levels"]:
+        deadline = " (stopped at its deadline)" if level["deadlineHit"] else ""
+        out += [
+            f"### {level['level']}: {level['connections']} connections, "
+            f"{level['elapsedSeconds']} s{deadline}",
+            "",
+            *level_table(level),
+            "",
+        ]
+    if results.get("requests"):
+        out += [
+            f"## Requests per operation (level {results['requests']['level']})",
+            "",
+            *requests_table(results["requests"]["phases"]),
+            "",
+        ]
+    if results.get("coldStart"):
+        out += ["## Cold-start import time", "", *cold_start_table(results["coldStart"]), ""]
+    return "\n".join(out)
+
+
+def evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
+    verdict = "PASSED" if evaluation["passed"] else "FAILED"
+    lines = [
+        f"**{verdict}** against the `{evaluation['env']}` targets.",
+        "",
+        "| check | target | measured | result |",
+        "| --- | --- | --- | --- |",
+    ]
+    for check in evaluation["checks"]:
+        mark = "pass" if check["passed"] else "**FAIL**"
+        lines.append(f"| {check['name']} | {check['target']} | {check['measured']} | {mark} |")
+    return lines
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_markdown(results) + "\n", encoding="utf-8")
+    return path
+
+
+def write_plot(results: dict[str, Any], path: Path) -> Path | None:
+    """Latency p50/p95/p99 of each operation against the number of connections of the level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    levels = results["levels"]
+    if not levels:
+        return None
+    figure, axes = plt.subplots(2, 3, figsize=(15, 8.5), sharex=True)
+    for ax, op in zip(axes.flat, PLOTTED, strict=True):
+        xs, series = [], {"p50_ms": [], "p95_ms": [], "p99_ms": []}
+        for level in levels:
+            stats = level["operations"].get(op)
+            if not stats or stats.get("p50_ms") is None:
+                continue
+            xs.append(level["connections"])
+            for key, values in series.items():
+                values.append(stats[key])
+        for key, values in series.items():
+            ax.plot(xs, values, marker="o", label=key.removesuffix("_ms"))
+        ax.set_title(op)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.set_xlabel("connections in the level (sessions x (1 + listeners))")
+        ax.set_ylabel("latency ms")
+        ax.legend(fontsize="small")
+    figure.suptitle(f"Latency percentiles against load level: {results['title']}")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
