@@ -91,14 +91,72 @@ demo: ## Start the local environment, deploy, verify against the checklist, prin
 bench: ## Load-test the local environment at several levels and write bench/results/
 	$(PY) -m bench
 
+# The template taskcat deploys and lints: re-synthesized when the app, its config or the code change.
+TASKCAT_TEMPLATE := cdk.out/staging/SessionManagement-staging.template.json
+$(TASKCAT_TEMPLATE): $(shell find infra src -name '*.py' -o -name '*.json' 2>/dev/null) $(wildcard cdk.json)
+	$(CDK) synth --quiet --context env=staging --output cdk.out/staging
+
 .PHONY: taskcat
-taskcat: ## Deploy the synthesized staging template in two regions with taskcat (needs AWS credentials)
-	$(TASKCAT_VENV)/bin/taskcat test run
+taskcat: $(TASKCAT_TEMPLATE) ## Deploy the synthesized staging template in two regions with taskcat (needs AWS credentials)
+	$(TASKCAT_VENV)/bin/taskcat test run --output-directory reports/taskcat
 
 .PHONY: taskcat-lint
-taskcat-lint: ## Lint .taskcat.yml and its template
+taskcat-lint: $(TASKCAT_TEMPLATE) ## Lint .taskcat.yml and its template (synthesizes staging first when the sources changed)
 	$(TASKCAT_VENV)/bin/taskcat lint
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the installed tools)
 	rm -rf cdk.out .build reports .pytest_cache .ruff_cache .mypy_cache
+
+# --- Pipelines (.github/workflows call these targets; docs/pipelines.md) ------------------------
+SECTION ?=
+REPORTS ?= reports
+
+.PHONY: verify-section
+verify-section: ## Verify one checklist section of ENV (SECTION=tables|functions|api|monitoring|...)
+	@test -n "$(SECTION)" || { echo "SECTION is required, e.g. make verify-section ENV=dev SECTION=tables" >&2; exit 2; }
+	$(PY) -m ci.verify --env $(ENV) --section $(SECTION)
+
+.PHONY: loadtest
+loadtest: ## Load-test the deployed ENV (endpoint from its stack outputs; needs AWS credentials)
+	$(PY) -m bench --endpoint-from-stack --env $(ENV)
+
+.PHONY: diff-assembly
+diff-assembly: ## Diff the live ENV stack against the assembly cdk.out/ENV built by `make synth` (no re-synthesis)
+	$(CDK) diff --app cdk.out/$(ENV) SessionManagement-$(ENV)
+
+.PHONY: deploy-assembly
+deploy-assembly: ## Deploy the assembly cdk.out/ENV built by `make synth` (no re-synthesis); outputs to reports/
+	@mkdir -p $(REPORTS)
+	$(CDK) deploy --app cdk.out/$(ENV) --ci --require-approval never --progress events \
+	  --outputs-file $(REPORTS)/cdk-outputs-$(ENV).json SessionManagement-$(ENV)
+
+.PHONY: stack-recover
+stack-recover: ## Cancel (UPDATE_IN_PROGRESS) or continue the rollback (UPDATE_ROLLBACK_FAILED) of the ENV stack
+	.github/scripts/recover_stack.sh SessionManagement-$(ENV)
+
+.PHONY: destroy-dev
+destroy-dev: ## Destroy the dev stack from its assembly cdk.out/dev (dev only; never staging or prod)
+	@test "$(ENV)" = dev || { echo "destroy-dev destroys dev only (ENV=$(ENV))" >&2; exit 2; }
+	$(CDK) destroy --app cdk.out/dev --force SessionManagement-dev
+
+.PHONY: sign-off
+sign-off: ## Write the sign-off record of a pipeline run to reports/ (inputs from the environment; see the script)
+	python3 .github/scripts/pipeline_report.py sign-off --env $(ENV) --reports $(REPORTS)
+
+.PHONY: test-summary
+test-summary: ## Render the JUnit reports under reports/junit/ as markdown (for a job summary)
+	python3 .github/scripts/pipeline_report.py junit $(REPORTS)/junit
+
+.PHONY: synth-summary
+synth-summary: ## Render the synthesized assemblies under cdk.out/ as markdown (for a job summary)
+	python3 .github/scripts/pipeline_report.py synth cdk.out
+
+.PHONY: workflow-lint
+workflow-lint: ## Lint the GitHub workflows (actionlint, zizmor offline)
+	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity=low .github/workflows
+
+.PHONY: oidc-synth
+oidc-synth: ## Synthesize the GitHub OIDC stacks (infra/github_oidc, config infra/config/github.json) into cdk.out/github-oidc
+	$(CDK) synth --quiet --app "$(PY) -m infra.github_oidc.app" --output cdk.out/github-oidc
