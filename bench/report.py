@@ -70,21 +70,35 @@ def level_table(level: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _calls(calls: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {n:g}" for name, n in calls.items())
+
+
 def requests_table(requests: dict[str, Any]) -> list[str]:
-    """Per phase: requests per operation, by handler and service."""
+    """Per phase: requests per operation, DynamoDB by handler, management API by phase."""
     lines = [
-        "| operation (phase) | operations | handler | DynamoDB requests / op | "
-        "management API requests / op | DynamoDB calls |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| operation (phase) | operations | DynamoDB requests / op, by handler | "
+        "DynamoDB calls / op | management API requests / op |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for phase, entry in requests.items():
-        for handler, counts in entry["handlers"].items():
-            calls = ", ".join(f"{name} {n}" for name, n in counts["dynamodbCalls"].items())
-            lines.append(
-                f"| {phase} | {entry['operations']} | {handler} | "
-                f"{counts['dynamodbPerOperation']} | {counts['managementApiPerOperation']} | "
-                f"{calls or '-'} |"
-            )
+        handlers = entry["handlers"]
+        by_handler = "; ".join(
+            f"{name} {counts['dynamodbPerOperation']:g}"
+            for name, counts in handlers.items()
+            if counts["dynamodbRequests"]
+        )
+        calls = "; ".join(
+            f"{name}: {_calls(counts['dynamodbCallsPerOperation'])}"
+            for name, counts in handlers.items()
+            if counts["dynamodbRequests"]
+        )
+        total = sum(c["dynamodbPerOperation"] or 0 for c in handlers.values())
+        management = entry["managementApi"]["perOperation"]
+        lines.append(
+            f"| {phase} | {entry['operations']} | {total:g} ({by_handler or '-'}) | "
+            f"{calls or '-'} | {'-' if management is None else f'{management:g}'} |"
+        )
     return lines
 
 

@@ -52,11 +52,17 @@ def _results(levels):
                     "operations": 2,
                     "handlers": {
                         "connection": {
+                            "dynamodbRequests": 6,
                             "dynamodbPerOperation": 3.0,
-                            "managementApiPerOperation": 0.0,
-                            "dynamodbCalls": {"UpdateItem": 4, "PutItem": 2},
-                        }
+                            "dynamodbCallsPerOperation": {"UpdateItem": 2.0, "PutItem": 1.0},
+                        },
+                        "authorizer": {
+                            "dynamodbRequests": 2,
+                            "dynamodbPerOperation": 1.0,
+                            "dynamodbCallsPerOperation": {"UpdateItem": 1.0},
+                        },
                     },
+                    "managementApi": {"requests": 4, "perOperation": 2.0},
                 }
             },
         },
@@ -96,7 +102,10 @@ def test_json_markdown_and_plot_are_written(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["levels"][1]["level"] == "2x4"
     markdown = (tmp_path / "r.md").read_text()
     assert "| 2x4 | 10 | 12.5 | 200 |" in markdown
-    assert "| join | 2 | connection | 3.0 | 0.0 | UpdateItem 4, PutItem 2 |" in markdown
+    assert (
+        "| join | 2 | 4 (connection 3; authorizer 1) | "
+        "connection: UpdateItem 2, PutItem 1; authorizer: UpdateItem 1 | 2 |"
+    ) in markdown
     assert "| `m` | 150 | 140 | 160 | 1.50 |" in markdown
     assert "failed: boom" in markdown
     assert plot is not None
@@ -153,3 +162,26 @@ def test_staging_create_target_comes_from_the_environment_config():
     targets = load_targets("staging")
     assert targets.p95_ms == {"create": 2000.0, "join": 1000.0, "heartbeat": 100.0}
     assert "infra/config/staging.json" in targets.sources["create p95"]
+
+
+def test_moto_recording_is_counted_by_handler_and_operation():
+    from bench.counting import parse_recording
+
+    def line(target, agent):
+        headers = {"User-Agent": agent}
+        if target:
+            headers["X-Amz-Target"] = target
+        return json.dumps({"headers": headers, "method": "POST", "url": "http://x/"})
+
+    text = "\n".join(
+        [
+            line("DynamoDB_20120810.UpdateItem", "Boto3/1 md/x app/heartbeat Botocore/1"),
+            line("DynamoDB_20120810.Query", "Boto3/1 Botocore/1"),
+            line("", "curl"),
+        ]
+    )
+    assert parse_recording(text) == [
+        ("heartbeat", "dynamodb", "UpdateItem"),
+        ("unattributed", "dynamodb", "Query"),
+        ("unattributed", "other", "POST http://x/"),
+    ]
