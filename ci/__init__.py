@@ -1,0 +1,1 @@
+"""Post-deployment verification: the deployment checklist as code (``python -m ci.verify``)."""

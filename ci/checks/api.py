@@ -1,0 +1,276 @@
+"""Task 13.3: the WebSocket API, its routes, authorizer, stage, throttling and permissions.
+
+Authorizers are read by id from the routes (``get_authorizer``): moto does not answer
+``get_authorizers``, and a route's ``AuthorizerId`` is what decides whether the authorizer runs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from typing import TYPE_CHECKING, Any
+
+from ci.checks import check
+from ci.checks.functions import configuration
+from ci.checks.iam import allows, role_statements
+from ci.model import Outcome, failed, passed, skipped
+from ci.model import check as verdict
+from session_service import constants as C
+
+if TYPE_CHECKING:
+    from ci.deployment import Deployment
+
+REFRESH_NOTE = (
+    "API Gateway WebSocket APIs accept an authorizer on $connect only (deploying one elsewhere "
+    "fails); refreshConnection is protected by the identity $connect established, which rides "
+    "on every message of that connection (requestContext.authorizer)."
+)
+IDENTITY_SOURCE_NOTE = (
+    "an identity source would make API Gateway answer 401 without calling the authorizer when "
+    "the token is absent, locking out anonymous listeners"
+)
+_ROUTE_IDS = {
+    "$connect": "connect",
+    "$disconnect": "disconnect",
+    "heartbeat": "heartbeat",
+    "refreshConnection": "refresh",
+}
+
+
+def api_id(dep: Deployment) -> str:
+    return dep.output(C.OUTPUT_API_ID)
+
+
+def get_api(dep: Deployment) -> dict[str, Any]:
+    if "api" not in dep.scratch:
+        dep.scratch["api"] = dep.clients("apigatewayv2").get_api(ApiId=api_id(dep))
+    return dep.scratch["api"]
+
+
+def routes(dep: Deployment) -> dict[str, dict[str, Any]]:
+    if "routes" not in dep.scratch:
+        client, found, token = dep.clients("apigatewayv2"), {}, None
+        while True:
+            kwargs = {"ApiId": api_id(dep), **({"NextToken": token} if token else {})}
+            page = client.get_routes(**kwargs)
+            found.update({r["RouteKey"]: r for r in page.get("Items", [])})
+            token = page.get("NextToken")
+            if not token:
+                break
+        dep.scratch["routes"] = found
+    return dep.scratch["routes"]
+
+
+@check("api.created")
+def _created(dep: Deployment) -> Outcome:
+    api = get_api(dep)
+    expected = C.API_NAME_TEMPLATE.format(env=dep.env)
+    return verdict(
+        api.get("Name") == expected,
+        f"API {api['ApiId']} named {api.get('Name')}",
+        f"an API named {expected}",
+    )
+
+
+@check("api.protocol")
+def _protocol(dep: Deployment) -> Outcome:
+    api = get_api(dep)
+    protocol, selection = api.get("ProtocolType"), api.get("RouteSelectionExpression")
+    return verdict(
+        protocol == "WEBSOCKET" and selection == C.ROUTE_SELECTION_EXPRESSION,
+        f"protocol {protocol}, route selection {selection}",
+        f"protocol WEBSOCKET, route selection {C.ROUTE_SELECTION_EXPRESSION}",
+    )
+
+
+def _route(dep: Deployment, key: str) -> Outcome:
+    route = routes(dep).get(key)
+    handler = C.ROUTES[key]
+    function_arn = configuration(dep, handler)["FunctionArn"]
+    if route is None:
+        return failed(f"routes: {', '.join(sorted(routes(dep)))}", f"a {key} route")
+    target = route.get("Target", "")
+    if not target.startswith("integrations/"):
+        return failed(f"{key} target {target or 'none'}", f"{key} integrated with {function_arn}")
+    integration = dep.clients("apigatewayv2").get_integration(
+        ApiId=api_id(dep), IntegrationId=target.split("/", 1)[1]
+    )
+    uri = integration.get("IntegrationUri", "")
+    return verdict(
+        function_arn in uri and integration.get("IntegrationType") == "AWS_PROXY",
+        f"{key} -> {integration.get('IntegrationType')} {uri}",
+        f"{key} -> AWS_PROXY integration invoking {function_arn}",
+    )
+
+
+def _register_route(key: str) -> None:
+    check(f"api.route.{_ROUTE_IDS[key]}")(lambda dep: _route(dep, key))
+
+
+for _key in C.ROUTES:
+    _register_route(_key)
+
+
+def _authorizer_ids(dep: Deployment) -> list[str]:
+    return sorted({r["AuthorizerId"] for r in routes(dep).values() if r.get("AuthorizerId")})
+
+
+@check("api.authorizer")
+def _authorizer(dep: Deployment) -> Outcome:
+    ids = _authorizer_ids(dep)
+    if not ids:
+        return failed("no route names an authorizer", "a REQUEST authorizer on $connect")
+    function_arn = configuration(dep, "authorizer")["FunctionArn"]
+    client = dep.clients("apigatewayv2")
+    found = []
+    for authorizer_id in ids:
+        try:
+            found.append(client.get_authorizer(ApiId=api_id(dep), AuthorizerId=authorizer_id))
+        except client.exceptions.NotFoundException:
+            return failed(
+                f"authorizer {authorizer_id} named by a route does not exist", "it exists"
+            )
+    good = [
+        a
+        for a in found
+        if a.get("AuthorizerType") == "REQUEST" and function_arn in a.get("AuthorizerUri", "")
+    ]
+    evidence = "; ".join(
+        f"{a.get('Name')} ({a.get('AuthorizerId')}): {a.get('AuthorizerType')}, "
+        f"identity source {a.get('IdentitySource') or 'none'}"
+        for a in found
+    )
+    if not good:
+        return failed(evidence, f"a REQUEST authorizer invoking {function_arn}")
+    if any(a.get("IdentitySource") for a in good):
+        return failed(evidence, "no identity source", IDENTITY_SOURCE_NOTE)
+    return passed(evidence, f"no identity source: {IDENTITY_SOURCE_NOTE}")
+
+
+@check("api.authorizer.connect")
+def _authorizer_connect(dep: Deployment) -> Outcome:
+    route = routes(dep).get("$connect")
+    if route is None:
+        return skipped("no $connect route (see api.route.connect)")
+    kind, authorizer = route.get("AuthorizationType", "NONE"), route.get("AuthorizerId")
+    return verdict(
+        kind == "CUSTOM" and bool(authorizer),
+        f"$connect authorization {kind}, authorizer {authorizer or 'none'}",
+        "$connect authorization CUSTOM with the Lambda authorizer",
+    )
+
+
+@check("api.authorizer.refresh")
+def _authorizer_refresh(dep: Deployment) -> Outcome:
+    found = routes(dep)
+    refresh, connect = found.get("refreshConnection"), found.get("$connect")
+    if refresh is None:
+        return skipped("no refreshConnection route (see api.route.refresh)")
+    if connect is None or connect.get("AuthorizationType") != "CUSTOM":
+        return skipped("$connect is not authorized (see api.authorizer.connect)")
+    kind = refresh.get("AuthorizationType", "NONE")
+    evidence = f"refreshConnection authorization {kind}; $connect authorization CUSTOM"
+    # AWS rejects an authorizer on any route but $connect, so NONE is the only deployable value.
+    return verdict(kind == "NONE", evidence, "NONE on refreshConnection", REFRESH_NOTE)
+
+
+def get_stage(dep: Deployment) -> dict[str, Any] | None:
+    if "stage" not in dep.scratch:
+        client = dep.clients("apigatewayv2")
+        try:
+            dep.scratch["stage"] = client.get_stage(ApiId=api_id(dep), StageName=dep.stage_name)
+        except client.exceptions.NotFoundException:
+            dep.scratch["stage"] = None
+    return dep.scratch["stage"]
+
+
+@check("api.stage")
+def _stage(dep: Deployment) -> Outcome:
+    stage = get_stage(dep)
+    if stage is None:
+        return failed(f"no stage {dep.stage_name}", f"stage {dep.stage_name} deployed")
+    deployment, auto = stage.get("DeploymentId"), stage.get("AutoDeploy", False)
+    return verdict(
+        bool(deployment) or auto,
+        f"stage {stage['StageName']}: deployment {deployment or 'none'}, auto-deploy {auto}",
+        "a stage with a deployment",
+    )
+
+
+@check("api.throttling")
+def _throttling(dep: Deployment) -> Outcome:
+    stage = get_stage(dep)
+    if stage is None:
+        return skipped(f"no stage {dep.stage_name} (see api.stage)")
+    settings = stage.get("DefaultRouteSettings", {})
+    rate, burst = settings.get("ThrottlingRateLimit"), settings.get("ThrottlingBurstLimit")
+    evidence = f"rate {rate}/s, burst {burst}"
+    if dep.config is None:
+        return verdict(bool(rate) and bool(burst), evidence, "rate and burst limits set")
+    want = dep.config.throttling
+    return verdict(
+        rate is not None and float(rate) == want.rate_limit and burst == want.burst_limit,
+        evidence,
+        f"rate {want.rate_limit:g}/s, burst {want.burst_limit} (config)",
+    )
+
+
+def _execute_api_arn(dep: Deployment, path: str) -> str:
+    return f"arn:aws:execute-api:{dep.region}:{dep.account or '*'}:{api_id(dep)}/{path}"
+
+
+def _invokable_by_api(dep: Deployment, handler: str, source: str) -> bool:
+    name = configuration(dep, handler)["FunctionName"]
+    client = dep.clients("lambda")
+    try:
+        policy = json.loads(client.get_policy(FunctionName=name)["Policy"])
+    except client.exceptions.ResourceNotFoundException:
+        return False
+    for statement in policy.get("Statement", []):
+        principal = statement.get("Principal", {})
+        service = principal.get("Service") if isinstance(principal, dict) else principal
+        if statement.get("Effect") != "Allow" or service != "apigateway.amazonaws.com":
+            continue
+        if statement.get("Action") not in ("lambda:InvokeFunction", "lambda:*"):
+            continue
+        condition = statement.get("Condition", {}).get("ArnLike", {})
+        pattern = condition.get("AWS:SourceArn") or condition.get("aws:SourceArn") or "*"
+        if fnmatch.fnmatchcase(source, pattern):
+            return True
+    return False
+
+
+@check("api.invoke-permissions")
+def _invoke_permissions(dep: Deployment) -> Outcome:
+    stage = dep.stage_name
+    sources = {h: _execute_api_arn(dep, f"{stage}/{key}") for key, h in C.ROUTES.items()}
+    sources["authorizer"] = _execute_api_arn(dep, "authorizers/x")
+    missing = [h for h, source in sources.items() if not _invokable_by_api(dep, h, source)]
+    if missing:
+        return failed(
+            "not invokable by this API: "
+            + ", ".join(configuration(dep, h)["FunctionName"] for h in missing),
+            "a resource policy letting apigateway.amazonaws.com invoke each function from this API",
+        )
+    return passed(f"apigateway.amazonaws.com may invoke all {len(sources)} functions from this API")
+
+
+@check("api.management-permissions")
+def _management_permissions(dep: Deployment) -> Outcome:
+    callers = [h for h, env in C.HANDLER_ENVIRONMENT.items() if C.ENV_CALLBACK_URL in env]
+    target = _execute_api_arn(dep, f"{dep.stage_name}/POST/@connections/x")
+    missing = [
+        h
+        for h in callers
+        if not allows(
+            role_statements(dep, configuration(dep, h)["Role"]),
+            "execute-api:ManageConnections",
+            target,
+        )
+    ]
+    if missing:
+        return failed(
+            "execute-api:ManageConnections not allowed for: " + ", ".join(missing),
+            f"ManageConnections on {target.rsplit('/', 1)[0]}/* for {', '.join(callers)}",
+        )
+    return passed(f"{', '.join(callers)} may post to and delete connections of {api_id(dep)}")

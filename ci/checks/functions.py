@@ -1,0 +1,243 @@
+"""Task 13.2: the five functions, their settings, environment, roles and log groups.
+
+Expected values come from the checklist (memory, timeout), ``session_service.constants`` (entry
+points, the environment each handler reads) and the environment's config (limits, retention).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ci.checks import check
+from ci.checks.iam import allows, role_statements
+from ci.checks.tables import describe as describe_table
+from ci.model import Outcome, failed, passed, skipped
+from ci.model import check as verdict
+from session_service import constants as C
+
+if TYPE_CHECKING:
+    from ci.deployment import Deployment
+
+# handler -> (memory MB, timeout s), as the checklist states them (shared with infra).
+SIZES: dict[str, tuple[int, int]] = C.FUNCTION_SIZES
+
+TIMEOUT_NOTE = (
+    "30 s exceeds API Gateway's 29 s integration limit: the client is answered at 29 s whatever "
+    "the function does; the checklist's figure is kept and handlers work far below it."
+)
+
+# handler -> table key -> DynamoDB actions the handler's work needs (SPEC.md):
+# conditional writes create sessions and connections, atomic updates count listeners and rate
+# limits, the disconnect handler deletes items and finds a session's listeners through the GSI.
+REQUIRED_TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
+    "authorizer": {"rate_limits": ("dynamodb:UpdateItem",)},
+    "connection": {
+        "sessions": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        "connections": ("dynamodb:PutItem",),
+        "rate_limits": ("dynamodb:UpdateItem",),
+    },
+    "heartbeat": {"connections": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
+    "disconnect": {
+        "sessions": ("dynamodb:UpdateItem",),
+        "connections": ("dynamodb:GetItem", "dynamodb:DeleteItem"),
+    },
+    "refresh": {
+        "sessions": ("dynamodb:UpdateItem",),
+        "connections": ("dynamodb:PutItem",),
+    },
+}
+# Handlers that find listeners through the Connections GSI.
+GSI_QUERY_HANDLERS = ("disconnect",)
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+
+def configuration(dep: Deployment, handler: str) -> dict[str, Any]:
+    cache = dep.scratch.setdefault("functions", {})
+    if handler not in cache:
+        dep.require_stack()
+        name = dep.function_name(handler)
+        config = dep.clients("lambda").get_function_configuration(FunctionName=name)
+        cache[handler] = config
+        dep.scratch[f"role:{handler}"] = config.get("Role", "").rsplit("/", 1)[-1]
+    return cache[handler]
+
+
+def _deployed(dep: Deployment, handler: str) -> Outcome:
+    config = configuration(dep, handler)
+    memory, timeout = SIZES[handler]
+    entry = C.FUNCTIONS[handler][1]
+    evidence = (
+        f"{config['FunctionName']}: {config.get('MemorySize')} MB, {config.get('Timeout')} s, "
+        f"handler {config.get('Handler')}, runtime {config.get('Runtime')}"
+    )
+    ok = (
+        config.get("MemorySize") == memory
+        and config.get("Timeout") == timeout
+        and config.get("Handler") == entry
+    )
+    note = TIMEOUT_NOTE if timeout >= 30 else ""
+    return verdict(ok, evidence, f"{memory} MB, {timeout} s, handler {entry}", note)
+
+
+def expected_environment(dep: Deployment) -> dict[str, str]:
+    """The value each environment variable must hold, where the deployment defines one."""
+    values = {
+        C.ENV_ENVIRONMENT: dep.env,
+        C.ENV_SESSIONS_TABLE: dep.table_name("sessions"),
+        C.ENV_CONNECTIONS_TABLE: dep.table_name("connections"),
+        C.ENV_RATE_LIMITS_TABLE: dep.table_name("rate_limits"),
+        C.ENV_POWERTOOLS_SERVICE_NAME: C.SERVICE_NAME,
+        C.ENV_POWERTOOLS_METRICS_NAMESPACE: C.METRICS_NAMESPACE,
+    }
+    if dep.outputs.get(C.OUTPUT_CALLBACK_URL):
+        values[C.ENV_CALLBACK_URL] = dep.outputs[C.OUTPUT_CALLBACK_URL]
+    if dep.user_pool_id and dep.app_client_id:
+        values[C.ENV_USER_POOL_ID] = dep.user_pool_id
+        values[C.ENV_APP_CLIENT_ID] = dep.app_client_id
+    cfg = dep.config
+    if cfg is not None:
+        limits = cfg.limits
+        values.update(
+            {
+                C.ENV_LOG_LEVEL: cfg.log_level,
+                C.ENV_SUPPORTED_LANGUAGES: ",".join(sorted(cfg.supported_languages)),
+                C.ENV_MAX_LISTENERS_PER_SESSION: str(limits.max_listeners_per_session),
+                C.ENV_MAX_ACTIVE_SESSIONS: str(limits.max_active_sessions),
+                C.ENV_SESSION_DURATION_MINUTES: str(limits.session_duration_minutes),
+                C.ENV_CONNECTION_TTL_MINUTES: str(limits.connection_ttl_minutes),
+                C.ENV_CONNECTION_REFRESH_MINUTES: str(limits.connection_refresh_minutes),
+                C.ENV_CONNECTION_WARNING_MINUTES: str(limits.connection_warning_minutes),
+                C.ENV_SESSION_CREATE_LIMIT_PER_HOUR: str(limits.session_create_limit_per_hour),
+                C.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE: str(limits.listener_join_limit_per_minute),
+                C.ENV_CONNECTION_ATTEMPT_LIMIT_PER_MINUTE: str(
+                    limits.connection_attempt_limit_per_minute
+                ),
+                C.ENV_HEARTBEAT_LIMIT_PER_MINUTE: str(limits.heartbeat_limit_per_minute),
+            }
+        )
+    return values
+
+
+def _normalise(name: str, value: str) -> str:
+    if name == C.ENV_SUPPORTED_LANGUAGES:
+        return ",".join(sorted(v.strip() for v in value.split(",") if v.strip()))
+    return value
+
+
+def environment_problems(dep: Deployment, handler: str) -> list[str]:
+    variables = configuration(dep, handler).get("Environment", {}).get("Variables", {})
+    expected = expected_environment(dep)
+    problems = []
+    for name in C.HANDLER_ENVIRONMENT[handler]:
+        value = variables.get(name)
+        if not value:
+            problems.append(f"{handler}: {name} missing")
+        elif name in expected and _normalise(name, value) != expected[name]:
+            problems.append(f"{handler}: {name}={value!r}, expected {expected[name]!r}")
+    return problems
+
+
+@check("functions.environment")
+def _environment(dep: Deployment) -> Outcome:
+    problems = [p for handler in C.FUNCTIONS for p in environment_problems(dep, handler)]
+    count = sum(len(v) for v in C.HANDLER_ENVIRONMENT.values())
+    if problems:
+        return failed("; ".join(problems), "every variable of HANDLER_ENVIRONMENT set as deployed")
+    return passed(f"{count} variables across {len(C.FUNCTIONS)} functions, all set as expected")
+
+
+def _arn_prefix(dep: Deployment, service: str) -> str:
+    return f"arn:aws:{service}:{dep.region}:{dep.account or '*'}"
+
+
+def role_problems(dep: Deployment, handler: str) -> list[str]:
+    config = configuration(dep, handler)
+    statements = role_statements(dep, config["Role"])
+    problems = []
+    for table_key, actions in REQUIRED_TABLE_ACTIONS[handler].items():
+        arn = describe_table(dep, table_key)["TableArn"]
+        problems += [f"{handler}: {a} on {arn}" for a in actions if not allows(statements, a, arn)]
+    if handler in GSI_QUERY_HANDLERS:
+        index = f"{describe_table(dep, 'connections')['TableArn']}/index/{C.CONNECTIONS_GSI_NAME}"
+        if not allows(statements, "dynamodb:Query", index):
+            problems.append(f"{handler}: dynamodb:Query on {index}")
+    group = log_group_name(dep, handler)
+    stream = f"{_arn_prefix(dep, 'logs')}:log-group:{group}:log-stream:x"
+    problems += [
+        f"{handler}: {a} on {group}" for a in LOG_ACTIONS if not allows(statements, a, stream)
+    ]
+    return problems
+
+
+@check("functions.roles")
+def _roles(dep: Deployment) -> Outcome:
+    problems = [p for handler in C.FUNCTIONS for p in role_problems(dep, handler)]
+    roles = sorted({configuration(dep, h)["Role"].rsplit("/", 1)[-1] for h in C.FUNCTIONS})
+    if problems:
+        return failed("not allowed: " + "; ".join(problems), "each role allows its handler's work")
+    return passed(
+        f"{len(roles)} roles ({', '.join(roles)}) allow each handler's table actions and logging"
+    )
+
+
+def log_group_name(dep: Deployment, handler: str) -> str:
+    config = configuration(dep, handler)
+    custom = config.get("LoggingConfig", {}).get("LogGroup")
+    return custom or f"/aws/lambda/{config['FunctionName']}"
+
+
+def log_groups(dep: Deployment) -> dict[str, dict[str, Any] | None]:
+    """handler -> its log group as describe_log_groups returns it (None when absent)."""
+    cache = dep.scratch.get("log-groups")
+    if cache is None:
+        logs = dep.clients("logs")
+        cache = {}
+        for handler in C.FUNCTIONS:
+            name = log_group_name(dep, handler)
+            groups = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups", [])
+            cache[handler] = next((g for g in groups if g["logGroupName"] == name), None)
+        dep.scratch["log-groups"] = cache
+    return cache
+
+
+@check("functions.log-groups")
+def _log_groups(dep: Deployment) -> Outcome:
+    groups = log_groups(dep)
+    missing = [log_group_name(dep, h) for h, g in groups.items() if g is None]
+    if missing:
+        return failed("missing: " + ", ".join(missing), "a log group for every function")
+    return passed(", ".join(g["logGroupName"] for g in groups.values() if g))
+
+
+def retention_note(dep: Deployment) -> str:
+    if dep.config is None:
+        return ""
+    hours, days = dep.config.log_retention_hours, dep.config.log_retention_days
+    if days * 24 == hours:
+        return ""
+    return (
+        f"configured {hours} h; CloudWatch Logs keeps at least 1 day and accepts only set values "
+        f"(1, 3, 5, 7, 14, 30… days), so {hours} h is rounded up to {days} day(s)"
+    )
+
+
+@check("functions.log-retention")
+def _log_retention(dep: Deployment) -> Outcome:
+    if dep.config is None:
+        return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
+    expected = dep.config.log_retention_days
+    groups = log_groups(dep)
+    found = {g["logGroupName"]: g.get("retentionInDays") for g in groups.values() if g}
+    if not found:
+        return skipped("no log group to read (see functions.log-groups)")
+    evidence = ", ".join(f"{name}: {days or 'never expire'} d" for name, days in found.items())
+    ok = all(days == expected for days in found.values())
+    return verdict(ok, evidence, f"{expected} day(s) on every log group", retention_note(dep))
+
+
+def _register(handler: str) -> None:
+    check(f"functions.{handler}.deployed")(lambda dep: _deployed(dep, handler))
+
+
+for _handler in C.FUNCTIONS:
+    _register(_handler)

@@ -1,0 +1,322 @@
+"""Pre-Deployment: tools, configuration, the pipeline's quality gates, and the CDK bootstrap.
+
+Every pass rests on something read now: a tool's version, the config file as the CDK app
+loads it, the pipeline's JUnit file, a formatter run, the bootstrap stack. Where no evidence is
+at hand (no JUnit file passed) the line is manual with the command to run, never passed.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ci.checks import check
+from ci.model import Outcome, failed, manual, mask_email, passed, skipped
+from ci.model import check as verdict
+
+if TYPE_CHECKING:
+    from ci.deployment import Deployment
+
+LOCAL_SKIP = "local environment: boto3 talks to moto directly ({what})"
+_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def _run(args: list[str], dep: Deployment, timeout: float = 120) -> tuple[int, str]:
+    """Run a tool from the repository root; (exit code, combined output) — never raises."""
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argument lists, no shell
+            args,
+            cwd=dep.options.repo_root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        return 127, f"{args[0]}: not found"
+    except subprocess.TimeoutExpired:
+        return 124, f"{' '.join(args)}: no answer within {timeout:g} s"
+    return done.returncode, (done.stdout + done.stderr).strip()
+
+
+def _tool(dep: Deployment, name: str) -> str | None:
+    """A tool from the repository's own installs first (.venv, node_modules), then PATH."""
+    root = dep.options.repo_root
+    for candidate in (root / ".venv" / "bin" / name, root / "node_modules" / ".bin" / name):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which(name)
+
+
+@check("pre.aws-cli")
+def _aws_cli(dep: Deployment) -> Outcome:
+    if dep.endpoint_url:
+        return skipped(LOCAL_SKIP.format(what="the AWS CLI is not needed"))
+    aws = shutil.which("aws")
+    if aws is None:
+        return failed("aws: not found on PATH", "the AWS CLI installed")
+    code, version = _run([aws, "--version"], dep)
+    try:
+        identity = dep.clients("sts").get_caller_identity()
+    except (BotoCoreError, ClientError) as err:
+        return failed(f"{version}; credentials: {err}", "credentials that resolve (sts)")
+    return verdict(
+        code == 0, f"{version}; caller in account {identity['Account']}", "aws --version"
+    )
+
+
+@check("pre.python")
+def _python(dep: Deployment) -> Outcome:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return verdict(sys.version_info >= (3, 11), f"Python {version}", "Python 3.11 or later")
+
+
+@check("pre.nodejs")
+def _node(dep: Deployment) -> Outcome:
+    node = shutil.which("node")
+    if node is None:
+        return failed("node: not found on PATH", "Node.js 18 or later")
+    code, out = _run([node, "--version"], dep)
+    match = _VERSION.search(out)
+    major = int(match.group(1)) if match else 0
+    return verdict(code == 0 and major >= 18, f"Node.js {out}", "Node.js 18 or later")
+
+
+@check("pre.cdk-cli")
+def _cdk_cli(dep: Deployment) -> Outcome:
+    cdk = _tool(dep, "cdk")
+    if cdk is None:
+        return failed("cdk: not in node_modules/.bin or on PATH", "the CDK CLI (`make install`)")
+    code, out = _run([cdk, "--version"], dep)
+    return verdict(
+        code == 0,
+        f"{cdk}: {out.splitlines()[-1] if out else ''}",
+        "cdk --version answers",
+        "the project pins the CLI in package-lock.json and installs it with `npm ci` "
+        "(`make install`) instead of a global `npm install -g aws-cdk`",
+    )
+
+
+@check("pre.venv")
+def _venv(dep: Deployment) -> Outcome:
+    active = sys.prefix != sys.base_prefix
+    return verdict(
+        active, f"interpreter prefix {sys.prefix}", "running inside a virtual environment"
+    )
+
+
+def _locked(dep: Deployment) -> dict[str, str]:
+    lock = dep.options.repo_root / "requirements.lock"
+    pins = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        name, sep, version = line.strip().partition("==")
+        if sep and not name.startswith("#"):
+            pins[name] = version
+    return pins
+
+
+@check("pre.dependencies")
+def _dependencies(dep: Deployment) -> Outcome:
+    pins = _locked(dep)
+    wrong = []
+    for name, version in pins.items():
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            wrong.append(f"{name} missing")
+            continue
+        if installed != version:
+            wrong.append(f"{name} {installed} (locked {version})")
+    node_ok = (dep.options.repo_root / "node_modules" / ".bin" / "cdk").exists()
+    if not node_ok:
+        wrong.append("node_modules (npm ci) missing")
+    if wrong:
+        return failed(
+            "; ".join(wrong[:10]), "every pin of requirements.lock installed, node_modules"
+        )
+    return passed(
+        f"{len(pins)} locked Python packages at their pinned versions; node_modules present"
+    )
+
+
+@check("pre.account-id")
+def _account(dep: Deployment) -> Outcome:
+    if dep.config is None:
+        return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
+    stack_account = dep.account
+    if stack_account is None:
+        return failed(
+            f"config account {dep.config.account}; stack not found", "the stack's account"
+        )
+    return verdict(
+        stack_account == dep.config.account,
+        f"config account {dep.config.account}; stack {dep.stack_name} in {stack_account}",
+        "the stack deployed in the configured account",
+    )
+
+
+@check("pre.region")
+def _region(dep: Deployment) -> Outcome:
+    if dep.config is None:
+        return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
+    dep.require_stack()
+    stack_region = dep.require_stack()["StackId"].split(":")[3]
+    return verdict(
+        stack_region == dep.config.region == dep.region,
+        f"config region {dep.config.region}; stack in {stack_region}",
+        "the stack deployed in the configured region",
+    )
+
+
+@check("pre.user-pool")
+def _user_pool(dep: Deployment) -> Outcome:
+    pool_id = dep.user_pool_id
+    if not pool_id:
+        return failed("no user pool id (outputs or config)", "a Cognito user pool")
+    pool = dep.clients("cognito-idp").describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    return passed(f"user pool {pool['Id']} ({pool.get('Name')})")
+
+
+@check("pre.app-client")
+def _app_client(dep: Deployment) -> Outcome:
+    pool_id, client_id = dep.user_pool_id, dep.app_client_id
+    if not (pool_id and client_id):
+        return failed("no app client id (outputs or config)", "a Cognito app client")
+    client = dep.clients("cognito-idp").describe_user_pool_client(
+        UserPoolId=pool_id, ClientId=client_id
+    )["UserPoolClient"]
+    flows = ", ".join(client.get("ExplicitAuthFlows", [])) or "default flows"
+    return passed(f"app client {client['ClientId']} ({client.get('ClientName')}): {flows}")
+
+
+@check("pre.config-file")
+def _config_file(dep: Deployment) -> Outcome:
+    path = dep.options.repo_root / "infra" / "config" / f"{dep.env}.json"
+    return verdict(
+        path.is_file(),
+        f"infra/config/{dep.env}.json {'exists' if path.is_file() else 'missing'}",
+        f"infra/config/{dep.env}.json",
+        "this repository keeps the config in infra/config/, not infrastructure/config/",
+    )
+
+
+@check("pre.config-complete")
+def _config_complete(dep: Deployment) -> Outcome:
+    if dep.config is None:
+        return failed(dep.config_error or "unreadable", "every field present and valid")
+    notices = "; ".join(dep.config.notices)
+    return passed(f"infra/config/{dep.env}.json loads and validates (infra.config)", notices)
+
+
+@check("pre.alarm-email")
+def _alarm_email(dep: Deployment) -> Outcome:
+    if dep.config is None:
+        return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
+    return passed(f"alarmEmail {mask_email(dep.config.alarm_email)}")
+
+
+def _junit_totals(dep: Deployment) -> tuple[int, int, int, list[str]]:
+    tests = failures = skips = 0
+    names = []
+    for path in dep.options.junit:
+        root = ET.parse(path).getroot()  # noqa: S314 - the pipeline's own file
+        suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+        for suite in suites:
+            tests += int(suite.get("tests", 0))
+            failures += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+            skips += int(suite.get("skipped", 0))
+        names.append(str(path))
+    return tests, failures, skips, names
+
+
+@check("pre.tests")
+def _tests(dep: Deployment) -> Outcome:
+    if not dep.options.junit:
+        return manual(
+            "run `make test` and confirm it passes, or pass the pipeline's result with "
+            "`--junit reports/junit-tests.xml` (pytest --junitxml)"
+        )
+    missing = [str(p) for p in dep.options.junit if not p.is_file()]
+    if missing:
+        return failed(f"no such file: {', '.join(missing)}", "the JUnit file of `make test`")
+    tests, failures, skips, names = _junit_totals(dep)
+    return verdict(
+        tests > 0 and failures == 0,
+        f"{tests} tests, {failures} failed/errored, {skips} skipped ({', '.join(names)})",
+        "at least one test and none failed",
+    )
+
+
+@check("pre.lint")
+def _lint(dep: Deployment) -> Outcome:
+    ruff = _tool(dep, "ruff")
+    if ruff is None:
+        return skipped("ruff not installed (run `make install`)")
+    code, out = _run([ruff, "check", "--quiet", "."], dep)
+    last = out.splitlines()[-1] if out else "no findings"
+    return verdict(
+        code == 0,
+        f"ruff check: {last}",
+        "ruff check: no findings",
+        "ruff is the lint gate run here; mypy, actionlint, zizmor and taskcat lint run in the "
+        "pipeline's `make lint` job",
+    )
+
+
+@check("pre.format")
+def _format(dep: Deployment) -> Outcome:
+    black = _tool(dep, "black")
+    if black is None:
+        return skipped("black not installed (run `make install`)")
+    code, out = _run([black, "--check", "--quiet", "."], dep)
+    files = [line for line in out.splitlines() if line.startswith("would reformat")]
+    return verdict(
+        code == 0,
+        "black --check: formatted" if code == 0 else "; ".join(files[:5]) or out[-300:],
+        "black --check passes (nothing `make format` would change)",
+    )
+
+
+@check("pre.cdk-bootstrap")
+def _bootstrap(dep: Deployment) -> Outcome:
+    if dep.endpoint_url:
+        return skipped(
+            LOCAL_SKIP.format(
+                what="the synthesized template is deployed into moto without "
+                "assets, so there is no bootstrap stack"
+            )
+        )
+    ssm = dep.clients("ssm")
+    try:
+        version = ssm.get_parameter(Name="/cdk-bootstrap/hnb659fds/version")["Parameter"]["Value"]
+    except ClientError as err:
+        return failed(f"bootstrap version parameter: {err}", "CDKToolkit bootstrap (cdk bootstrap)")
+    stack = dep.clients("cloudformation").describe_stacks(StackName="CDKToolkit")["Stacks"][0]
+    return verdict(
+        stack["StackStatus"].endswith("_COMPLETE") and "ROLLBACK" not in stack["StackStatus"],
+        f"CDKToolkit {stack['StackStatus']}, bootstrap version {version}",
+        "CDKToolkit in a *_COMPLETE state",
+    )
+
+
+@check("pre.bootstrap-verified")
+def _cdk_list(dep: Deployment) -> Outcome:
+    cdk = _tool(dep, "cdk")
+    if cdk is None:
+        return failed("cdk: not installed", "`cdk list` lists the stack")
+    code, out = _run([cdk, "list", "--context", f"env={dep.env}"], dep, timeout=300)
+    listed = [line.strip() for line in out.splitlines()]
+    return verdict(
+        code == 0 and dep.stack_name in listed,
+        f"cdk list --context env={dep.env}: {', '.join(listed[-3:]) or 'nothing'} (exit {code})",
+        f"{dep.stack_name} listed",
+        "`cdk list` proves the app synthesizes for the environment; the bootstrap itself is "
+        "read by pre.cdk-bootstrap",
+    )

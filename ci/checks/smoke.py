@@ -1,0 +1,314 @@
+"""Post-Deployment > Testing: smoke tests over a real WebSocket, in the order a client lives.
+
+One runner for the whole section, because the steps build on each other (the user's token opens
+the speaker's socket, whose session the listener joins...). A step whose prerequisite failed is
+skipped with that reason. The Cognito test user is deleted at the end whatever happened, and no
+token ever reaches the evidence: only its kind and lifetime are reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from botocore.exceptions import BotoCoreError, ClientError
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from ci.checks import section_runner
+from ci.model import Outcome, Status, failed, passed, skipped
+
+if TYPE_CHECKING:
+    from ci.checklist import Item
+    from ci.deployment import Deployment
+
+TIMEOUT_S = 10.0
+QUIET_S = 1.0  # how long to listen for a message that must not come
+USER_PREFIX = "ci-smoke-"
+
+
+class StepFailed(Exception):
+    """A smoke step did not see what the protocol promises; the message is the evidence."""
+
+
+class Smoke:
+    """The smoke run's state: the URL, the test user, the open sockets."""
+
+    def __init__(self, dep: Deployment) -> None:
+        self.dep = dep
+        self.url = (dep.websocket_url or "").rstrip("/")
+        self.cognito = dep.clients("cognito-idp")
+        self.pool_id, self.client_id = dep.user_pool_id, dep.app_client_id
+        self.username: str | None = None
+        self._token: str | None = None
+        self.session_id: str | None = None
+        self.sockets: dict[str, ClientConnection] = {}
+        languages = dep.config.supported_languages if dep.config else ("en", "es")
+        self.target = next((code for code in languages if code != "en"), "en")
+
+    # --- sockets -----------------------------------------------------------------------
+    def open(self, name: str, **params: str) -> ClientConnection:
+        socket = connect(f"{self.url}?{urlencode(params)}", open_timeout=TIMEOUT_S, close_timeout=2)
+        self.sockets[name] = socket
+        return socket
+
+    def close(self, name: str) -> None:
+        socket = self.sockets.pop(name, None)
+        if socket is not None:
+            socket.close()
+
+    @staticmethod
+    def receive(socket: ClientConnection, timeout: float = TIMEOUT_S) -> dict[str, Any]:
+        try:
+            return json.loads(socket.recv(timeout=timeout))
+        except TimeoutError:
+            raise StepFailed(f"no message within {timeout:g} s") from None
+        except ConnectionClosed as err:
+            raise StepFailed(
+                f"socket closed ({err.rcvd.code if err.rcvd else 'no close frame'})"
+            ) from None
+
+    def expect(self, socket: ClientConnection, *types: str) -> list[dict[str, Any]]:
+        """Read until the given message types arrived in order; anything else is reported."""
+        seen: list[dict[str, Any]] = []
+        for wanted in types:
+            message = self.receive(socket)
+            seen.append(message)
+            if message.get("type") != wanted:
+                shown = ", ".join(f"{m.get('type')}({m.get('code', '')})" for m in seen)
+                raise StepFailed(f"received {shown}; expected {', '.join(types)}")
+        return seen
+
+    def heartbeat(
+        self, socket: ClientConnection, *types: str
+    ) -> tuple[list[dict[str, Any]], float]:
+        started = time.monotonic()
+        socket.send(json.dumps({"action": "heartbeat"}))
+        messages = self.expect(socket, *types)
+        return messages, (time.monotonic() - started) * 1000
+
+    # --- steps -------------------------------------------------------------------------
+    def connectivity(self) -> Outcome:
+        if not self.url:
+            return failed("no WebSocket URL (stack output or --websocket-url)", "a WebSocket URL")
+        params = {
+            "action": "joinSession",
+            "sessionId": "unknown-session-100",
+            "targetLanguage": self.target,
+        }
+        try:
+            socket = connect(f"{self.url}?{urlencode(params)}", open_timeout=TIMEOUT_S)
+        except InvalidStatus as err:
+            status = err.response.status_code
+            return (
+                passed(f"{self.url}: handshake answered HTTP {status} for an unknown session")
+                if status in (400, 404)
+                else failed(
+                    f"{self.url}: handshake answered HTTP {status}", "HTTP 404 (SESSION_NOT_FOUND)"
+                )
+            )
+        except (OSError, TimeoutError, WebSocketException) as err:
+            return failed(f"{self.url}: {type(err).__name__}: {err}", "a WebSocket handshake")
+        socket.close()
+        return failed(f"{self.url}: joined an unknown session", "HTTP 404 for an unknown session")
+
+    def create_user(self) -> Outcome:
+        if not (self.pool_id and self.client_id):
+            return failed("no user pool / app client id", "UserPoolId and AppClientId outputs")
+        username = f"{USER_PREFIX}{secrets.token_hex(6)}@example.com"
+        self.cognito.admin_create_user(
+            UserPoolId=self.pool_id,
+            Username=username,
+            MessageAction="SUPPRESS",
+            UserAttributes=[
+                {"Name": "email", "Value": username},
+                {"Name": "email_verified", "Value": "true"},
+            ],
+        )
+        self.username = username
+        self._password = f"Ci-{secrets.token_urlsafe(18)}-7a!"
+        self.cognito.admin_set_user_password(
+            UserPoolId=self.pool_id, Username=username, Password=self._password, Permanent=True
+        )
+        return passed(f"user {username} created in {self.pool_id}")
+
+    def sign_in(self) -> Outcome:
+        auth = {"USERNAME": self.username, "PASSWORD": self._password}
+        try:
+            result = self.cognito.admin_initiate_auth(
+                UserPoolId=self.pool_id,
+                ClientId=self.client_id,
+                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                AuthParameters=auth,
+            )
+        except self.cognito.exceptions.InvalidParameterException:
+            result = self.cognito.initiate_auth(
+                ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=auth
+            )
+        tokens = result.get("AuthenticationResult", {})
+        self._token = tokens.get("IdToken")
+        if not self._token or self._token.count(".") != 2:
+            return failed("no IdToken in the authentication result", "a JWT (IdToken)")
+        return passed(f"IdToken obtained (JWT, expires in {tokens.get('ExpiresIn')} s; not shown)")
+
+    def speaker(self) -> Outcome:
+        socket = self._open_speaker()
+        messages, _ = self.heartbeat(socket, "sessionCreated", "heartbeatAck")
+        created = messages[0]
+        self.session_id = created.get("sessionId")
+        if not self.session_id:
+            raise StepFailed("sessionCreated without a sessionId")
+        return passed(
+            f"sessionCreated {self.session_id} ({created.get('sourceLanguage')}, "
+            f"{created.get('qualityTier')}), then heartbeatAck"
+        )
+
+    def _open_speaker(self) -> ClientConnection:
+        try:
+            return self.open(
+                "speaker",
+                action="createSession",
+                sourceLanguage="en",
+                qualityTier="standard",
+                token=self._token or "",
+            )
+        except InvalidStatus as err:
+            raise StepFailed(
+                f"createSession handshake refused: HTTP {err.response.status_code}"
+            ) from None
+
+    def listener(self) -> Outcome:
+        try:
+            socket = self.open(
+                "listener",
+                action="joinSession",
+                sessionId=self.session_id or "",
+                targetLanguage=self.target,
+            )
+        except InvalidStatus as err:
+            raise StepFailed(
+                f"joinSession handshake refused: HTTP {err.response.status_code}"
+            ) from None
+        messages, _ = self.heartbeat(socket, "sessionJoined", "heartbeatAck")
+        joined = messages[0]
+        return passed(
+            f"sessionJoined {joined.get('sessionId')} ({joined.get('sourceLanguage')} -> "
+            f"{joined.get('targetLanguage')}), then heartbeatAck"
+        )
+
+    def heartbeat_step(self) -> Outcome:
+        _, elapsed = self.heartbeat(self.sockets["speaker"], "heartbeatAck")
+        return passed(f"heartbeatAck in {elapsed:.0f} ms")
+
+    def refresh(self) -> Outcome:
+        try:
+            socket = self.open(
+                "speaker-new",
+                action="refreshConnection",
+                sessionId=self.session_id or "",
+                role="speaker",
+                token=self._token or "",
+            )
+        except InvalidStatus as err:
+            raise StepFailed(
+                f"refreshConnection handshake refused: HTTP {err.response.status_code}"
+            ) from None
+        socket.send(json.dumps({"action": "refreshConnection"}))
+        done = self.expect(socket, "connectionRefreshComplete")[0]
+        self.close("speaker")  # the old socket; its $disconnect must not end the session
+        self.heartbeat(socket, "heartbeatAck")
+        self._assert_quiet(self.sockets["listener"], "sessionEnded")
+        self.sockets["speaker"] = self.sockets.pop("speaker-new")
+        return passed(
+            f"connectionRefreshComplete ({done.get('role')}); old socket closed, session "
+            f"{self.session_id} still live (heartbeatAck, no sessionEnded to the listener)"
+        )
+
+    def _assert_quiet(self, socket: ClientConnection, forbidden: str) -> None:
+        try:
+            message = json.loads(socket.recv(timeout=QUIET_S))
+        except TimeoutError:
+            return
+        if message.get("type") == forbidden:
+            raise StepFailed(f"listener received {forbidden} after the old speaker socket closed")
+
+    def disconnect(self) -> Outcome:
+        self.close("speaker")
+        ended = self.expect(self.sockets["listener"], "sessionEnded")[0]
+        self.close("listener")
+        return passed(f"speaker closed; listener received sessionEnded ({ended.get('reason')})")
+
+    def cleanup(self) -> str:
+        """Close every socket and delete the test user; what happened, for the evidence."""
+        for name in list(self.sockets):
+            with contextlib.suppress(OSError, WebSocketException):
+                self.close(name)
+        if not self.username:
+            return ""
+        try:
+            self.cognito.admin_delete_user(UserPoolId=self.pool_id, Username=self.username)
+        except Exception as err:  # the report must say the user is left behind
+            return f"could not delete {self.username}: {err}"
+        return f"deleted {self.username} at the end"
+
+
+# (check id, step, check ids it needs to have passed)
+_STEPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("smoke.connectivity", "connectivity", ()),
+    ("smoke.test-user", "create_user", ()),
+    ("smoke.jwt", "sign_in", ("smoke.test-user",)),
+    ("smoke.speaker", "speaker", ("smoke.jwt",)),
+    ("smoke.listener", "listener", ("smoke.speaker",)),
+    ("smoke.heartbeat", "heartbeat_step", ("smoke.speaker",)),
+    ("smoke.refresh", "refresh", ("smoke.speaker", "smoke.listener")),
+    ("smoke.disconnect", "disconnect", ("smoke.speaker", "smoke.listener")),
+)
+
+
+def _step(smoke: Smoke, name: str) -> Outcome:
+    try:
+        return getattr(smoke, name)()
+    except StepFailed as err:
+        return failed(str(err), "the protocol's answer (SPEC.md, protocol v1)")
+    except (OSError, WebSocketException) as err:
+        return failed(f"{type(err).__name__}: {err}", "an open WebSocket")
+    except (BotoCoreError, ClientError) as err:
+        return failed(f"{type(err).__name__}: {err}", "the Cognito call to succeed")
+
+
+@section_runner("smoke")
+def run(dep: Deployment, items: tuple[Item, ...]) -> Iterator[tuple[str, Outcome]]:
+    wanted = {item.id for item in items}
+    dep.require_stack()
+    smoke = Smoke(dep)
+    outcomes: dict[str, Outcome] = {}
+    user_outcome: Outcome | None = None
+    try:
+        for check_id, step, needs in _STEPS:
+            blocked = [n for n in needs if outcomes[n].status is not Status.PASS]
+            outcome = (
+                skipped(f"needs {', '.join(blocked)}, which did not pass")
+                if blocked
+                else _step(smoke, step)
+            )
+            outcomes[check_id] = outcome
+            if check_id == "smoke.test-user":
+                user_outcome = outcome  # reported after the cleanup, with it
+            elif check_id in wanted:
+                yield check_id, outcome
+    finally:
+        cleaned = smoke.cleanup()
+    if user_outcome is not None and "smoke.test-user" in wanted:
+        yield "smoke.test-user", _with_cleanup(user_outcome, cleaned)
+
+
+def _with_cleanup(outcome: Outcome, cleaned: str) -> Outcome:
+    if cleaned.startswith("could not"):
+        return failed(f"{outcome.evidence}; {cleaned}", "the test user removed at the end")
+    evidence = f"{outcome.evidence}; {cleaned}" if cleaned else outcome.evidence
+    return Outcome(outcome.status, evidence, outcome.expected, outcome.note)

@@ -1,0 +1,57 @@
+"""The terminal view: each line as its check finishes, then the failures and a summary."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ci.checklist import CATALOGUE
+from ci.model import Result, Status, Summary
+
+STYLE = {
+    Status.PASS: ("✔ pass  ", "green"),
+    Status.FAIL: ("✘ FAIL  ", "bold red"),
+    Status.MANUAL: ("✋ manual", "yellow"),
+    Status.SKIPPED: ("⏭ skip  ", "dim"),
+}
+_TITLES = {}
+for _item in CATALOGUE:
+    _TITLES.setdefault(_item.section, f"{_item.heading} > {_item.subheading}")
+
+
+class TerminalReporter:
+    """Prints progress as checks run; ``finish`` prints what failed and the totals."""
+
+    def __init__(self, console: Console | None = None, verbose: bool = False) -> None:
+        self.console = console or Console(highlight=False)
+        self.verbose = verbose
+
+    def section(self, section: str, count: int) -> None:
+        self.console.rule(f"[bold]{escape(_TITLES.get(section, section))}[/] ({section}, {count})")
+
+    def result(self, result: Result) -> None:
+        label, style = STYLE[result.status]
+        line = f"[{style}]{label}[/] {escape(result.text)} [dim]{result.id}[/]"
+        self.console.print(line)
+        detail = result.evidence
+        if result.status in (Status.MANUAL, Status.SKIPPED):
+            detail = result.note or detail
+        if detail and (self.verbose or result.status is not Status.PASS):
+            self.console.print(f"           [dim]{escape(detail)}[/]")
+
+    def finish(self, results: list[Result], env: str, written: list[str]) -> None:
+        failed = [r for r in results if r.status is Status.FAIL]
+        if failed:
+            table = Table(title="Failed", show_lines=True, expand=True)
+            for column in ("check", "read", "expected", "see"):
+                table.add_column(column, overflow="fold")
+            for r in failed:
+                table.add_row(f"{r.id}\n{r.text}", r.evidence, r.expected, r.command)
+            self.console.print(table)
+        summary = Summary.of(results)
+        style = "bold green" if summary.ok else "bold red"
+        verdict = "PASSED" if summary.ok else "FAILED"
+        self.console.print(f"[{style}]{env}: verification {verdict}[/] — {summary.line()}")
+        for path in written:
+            self.console.print(f"[dim]wrote {escape(path)}[/]")
