@@ -66,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", default=None, help="AWS region (default: the env's config)")
     parser.add_argument("--levels", type=parse_levels, default=None, help="e.g. 1x5,10x20,50x40")
     parser.add_argument("--heartbeats", type=int, default=2, help="heartbeats after the first")
-    parser.add_argument("--heartbeat-interval", type=float, default=1.0, help="seconds")
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        default=None,
+        help="seconds (default: just above the minimum the env's heartbeatLimitPerMinute allows)",
+    )
     parser.add_argument("--refresh-share", type=float, default=0.2)
     parser.add_argument("--early-leave-share", type=float, default=0.25)
     parser.add_argument("--concurrency", type=int, default=100, help="handshakes in flight")
@@ -84,12 +89,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def heartbeat_interval(args: argparse.Namespace) -> float:
+    """``--heartbeat-interval``, or half a second above the server's minimum interval."""
+    if args.heartbeat_interval is not None:
+        return float(args.heartbeat_interval)
+    try:
+        per_minute = _config(args.env).limits.heartbeat_limit_per_minute
+    except Exception:  # an environment without a config file: the protocol's 30 s
+        return 30.0
+    return 60.0 / per_minute + 0.5
+
+
 def plan_from_args(args: argparse.Namespace, sessions: int, listeners: int) -> LoadPlan:
     return LoadPlan(
         sessions=sessions,
         listeners_per_session=listeners,
         heartbeats=args.heartbeats,
-        heartbeat_interval_s=args.heartbeat_interval,
+        heartbeat_interval_s=heartbeat_interval(args),
         refresh_share=args.refresh_share,
         early_leave_share=args.early_leave_share,
         concurrency=args.concurrency,
@@ -183,7 +199,7 @@ def write_all(results: dict[str, Any], out: Path, summary: Path | None) -> None:
     report.write_plot(results, out / "latency.png")
     if summary is not None:
         with summary.open("a", encoding="utf-8") as handle:
-            handle.write(report.render_markdown(results) + "\n")
+            handle.write(report.render_summary(results) + "\n")
     print(f"results written to {out}/ (results.json, results.md, latency.png)")
 
 
@@ -217,7 +233,7 @@ def deployed_plan(env: str, args: argparse.Namespace) -> LoadPlan:
     attempts = max(sessions + 1, limits.connection_attempt_limit_per_minute - 2)
     refreshing = 1
     listeners = max(1, min(joins, attempts - sessions - refreshing) // sessions)
-    interval = max(args.heartbeat_interval, 60.0 / limits.heartbeat_limit_per_minute + 1.0)
+    interval = max(heartbeat_interval(args), 60.0 / limits.heartbeat_limit_per_minute + 1.0)
     languages = tuple(lang for lang in _config(env).supported_languages if lang != "en")
     return LoadPlan(
         sessions=sessions,

@@ -152,6 +152,7 @@ class Conn:
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self._stash: list[dict[str, Any]] = []
+        self.last_heartbeat = 0.0  # perf_counter of the last heartbeat sent
 
     async def send(self, message: dict[str, str]) -> None:
         await self.ws.send(json.dumps(message))
@@ -351,7 +352,7 @@ class LoadGenerator:
         conn: Conn | None = None
         try:
             conn, started = await self._open_socket(url)
-            sent = time.perf_counter()
+            sent = conn.last_heartbeat = time.perf_counter()
             await conn.send(protocol.HEARTBEAT)
             message = await conn.expect(welcome, self.plan.op_timeout_s)
             stats.ok(time.perf_counter() - started)
@@ -379,12 +380,16 @@ class LoadGenerator:
             self.on_progress(1)
 
     async def _heartbeats(self, conn: Conn) -> None:
+        """``plan.heartbeats`` more heartbeats, each at least ``heartbeat_interval_s`` after the
+        previous one on this connection (the server enforces a minimum interval), spread by a
+        random offset so connections do not beat in step."""
         interval = self.plan.heartbeat_interval_s
-        await asyncio.sleep(self._random.uniform(0, interval))
         for n in range(self.plan.heartbeats):
-            if n:
-                await asyncio.sleep(interval)
-            sent = time.perf_counter()
+            jitter = self._random.uniform(0, interval / 2) if n == 0 else 0.0
+            wait = conn.last_heartbeat + interval + jitter - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            sent = conn.last_heartbeat = time.perf_counter()
             try:
                 await conn.send(protocol.HEARTBEAT)
             except Exception as exc:

@@ -173,6 +173,17 @@ def evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
     return lines
 
 
+def render_summary(results: dict[str, Any]) -> str:
+    """The short form for ``$GITHUB_STEP_SUMMARY``: verdict, checks, p95 by level."""
+    out = [f"## Load test: {results['title']}", ""]
+    if results.get("evaluation"):
+        out += [*evaluation_lines(results["evaluation"]), ""]
+    out += [*summary_table(results["levels"]), ""]
+    out += [*(f"- {note}" for note in results.get("notes", [])), ""]
+    out += [f"Command: `{results['command']}`; {machine_lines(results['machine'])[0]}", ""]
+    return "\n".join(out)
+
+
 def write_markdown(results: dict[str, Any], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_markdown(results) + "\n", encoding="utf-8")
