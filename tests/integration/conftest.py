@@ -267,9 +267,25 @@ def env(management: ManagementApiServer, jwks_server: JwksServer) -> dict[str, s
 
 
 @pytest.fixture
-def app(aws: Any, management: ManagementApiServer, clock: Clock, env: dict[str, str]) -> App:
-    counter = RequestCounter(aws)
-    return App(dynamodb=aws, management=management, clock=clock, env=env, counter=counter)
+def make_app(aws: Any, management: ManagementApiServer, clock: Clock, env: dict[str, str]) -> Any:
+    """Build an App whose environment differs from the default by ``overrides``."""
+
+    def build(**overrides: str) -> App:
+        counter = RequestCounter(aws)
+        return App(
+            dynamodb=aws,
+            management=management,
+            clock=clock,
+            env={**env, **overrides},
+            counter=counter,
+        )
+
+    return build
+
+
+@pytest.fixture
+def app(make_app: Any) -> App:
+    return make_app()
 
 
 def error_of(response: dict[str, Any]) -> dict[str, Any]:
