@@ -248,6 +248,11 @@ class GitHubOidcStack(Stack):
                 resources=[f"{arn}:iam::{account}:role/{stack_name}-*"],
             ),
             iam.PolicyStatement(
+                sid="ReadPoliciesOfTheRoles",
+                actions=["iam:GetPolicy", "iam:GetPolicyVersion"],
+                resources=[f"{arn}:iam::aws:policy/*", f"{arn}:iam::{account}:policy/*"],
+            ),
+            iam.PolicyStatement(
                 sid="ReadWebSocketApi",
                 actions=["apigateway:GET"],
                 resources=[
@@ -280,6 +285,14 @@ class GitHubOidcStack(Stack):
                 resources=["*"],
             ),
         ]
+        if env.custom_domain is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ReadCustomDomainRecords",
+                    actions=["route53:ListResourceRecordSets"],
+                    resources=[f"{arn}:route53:::hostedzone/{env.custom_domain.hosted_zone_id}"],
+                )
+            )
         pool_id = env.cognito.user_pool_id
         if pool_id.startswith(f"{region}_"):
             statements.append(
@@ -295,6 +308,7 @@ class GitHubOidcStack(Stack):
         acknowledge_wildcards(
             policy,
             "Read-only: stack ARNs end in a generated id; CDK names the stack's roles {stack}-*; "
+            "the roles' managed policies are read by ARN (AWS-managed or the account's); "
             "API Gateway ids are generated; the List/Describe actions of the "
             "ListWithoutResourceLevelPermissions statement have no resource-level permissions.",
         )

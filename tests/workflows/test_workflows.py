@@ -1,0 +1,377 @@
+"""The pipelines' promotion graph, permissions, pins and concurrency, read from the YAML files."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.workflows.workflow_files import ACTION_PINS, REPO_ROOT, all_steps, makefile_targets
+
+REUSABLE = "deploy-environment.yml"
+REUSABLE_REF = f"./.github/workflows/{REUSABLE}"
+SHA_PIN = re.compile(r"^(?P<action>[\w.-]+/[\w./-]+)@(?P<sha>[0-9a-f]{40})$")
+# Verification sections that are not a job after a deploy, and why.
+SECTIONS_NOT_IN_THE_DEPLOY = {
+    "documentation": "people share the endpoint and dashboards; nothing to check in AWS",
+    "rollback": "the Rollback workflow re-runs the deploy's verification instead",
+    "sign-off": "the sign-off job writes the record from the jobs' results",
+}
+BRIEF_SECTIONS = (
+    "pre-deployment",
+    "tables",
+    "functions",
+    "api",
+    "monitoring",
+    "post-deployment",
+    "smoke",
+    "production",
+)
+
+
+def expected_sections() -> set[str]:
+    try:
+        from ci.checklist import SECTIONS
+    except ImportError:  # ci/ not importable: the sections named in the brief
+        return set(BRIEF_SECTIONS)
+    return set(SECTIONS) - set(SECTIONS_NOT_IN_THE_DEPLOY)
+
+
+def callers(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {jid: job for jid, job in workflow["jobs"].items() if job.get("uses") == REUSABLE_REF}
+
+
+def uses_aws(job: dict[str, Any]) -> bool:
+    steps = job.get("steps", [])
+    return job.get("uses") == REUSABLE_REF or any(
+        str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+        for step in steps
+    )
+
+
+# --- promotion graph -------------------------------------------------------------------------
+
+
+def test_ci_runs_on_pull_requests_and_pushes_and_calls_lint_test_synth(workflows):
+    ci = workflows["ci.yml"]
+    assert "pull_request" in ci["on"]
+    assert "push" in ci["on"]
+    runs = " ".join(
+        step.get("run", "") for job in ci["jobs"].values() for step in job.get("steps", [])
+    )
+    for target in ("make lint", "make test", "make synth", "make oidc-synth"):
+        assert target in runs, f"ci.yml does not run {target}"
+
+
+def test_lint_target_runs_ruff_black_actionlint_zizmor_and_taskcat_lint():
+    text = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    lint = text.split("\nlint:", 1)[1].split("\n.PHONY", 1)[0]
+    for tool in ("ruff check", "black --check", "actionlint", "zizmor --offline", "taskcat-lint"):
+        assert tool in lint, f"make lint does not run {tool}"
+
+
+def test_deploy_triggers_on_main_and_release_tags_only(workflows):
+    on = workflows["deploy.yml"]["on"]
+    assert set(on) == {"push"}
+    assert on["push"]["branches"] == ["main"]
+    assert on["push"]["tags"] == ["v*"]
+
+
+def test_build_job_synthesizes_once_and_uploads_every_environment(workflows):
+    build = workflows["deploy.yml"]["jobs"]["build"]
+    runs = [step.get("run", "") for step in build["steps"]]
+    assert sum("make synth\n" in r + "\n" for r in runs) == 1
+    upload = [s for s in build["steps"] if "upload-artifact" in str(s.get("uses", ""))]
+    assert len(upload) == 1
+    paths = upload[0]["with"]["path"]
+    for env in ("dev", "staging", "prod"):
+        assert f"cdk.out/{env}/" in paths
+
+
+def test_no_deploy_job_synthesizes_again(workflows):
+    reusable = workflows[REUSABLE]
+    for job_id, job in reusable["jobs"].items():
+        for step in job.get("steps", []):
+            assert "make synth" not in step.get("run", ""), f"{job_id} re-synthesizes"
+    deploy_runs = " ".join(s.get("run", "") for s in reusable["jobs"]["deploy"]["steps"])
+    assert "make deploy-assembly" in deploy_runs
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ndeploy-assembly:", 1)[1].split("\n.PHONY", 1)[0]
+    assert "--app cdk.out/$(ENV)" in recipe
+
+
+def test_main_deploys_dev_and_tags_deploy_staging_then_prod(workflows):
+    jobs = callers(workflows["deploy.yml"])
+    assert set(jobs) == {"dev", "staging", "prod"}
+    assert jobs["dev"]["with"]["environment"] == "dev"
+    assert jobs["dev"]["if"] == "github.ref == 'refs/heads/main'"
+    assert jobs["dev"]["needs"] == "build"
+    assert jobs["staging"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
+    assert jobs["staging"]["needs"] == "build"
+    assert jobs["prod"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
+    assert set(jobs["prod"]["needs"]) == {"build", "staging"}
+    artifacts = {job["with"]["artifact"] for job in jobs.values()}
+    assert artifacts == {"${{ needs.build.outputs.artifact }}"}, "one assembly for all"
+
+
+def test_staging_runs_the_load_test_and_prod_verifies_production(workflows):
+    jobs = callers(workflows["deploy.yml"])
+    assert jobs["staging"]["with"].get("load-test") is True
+    assert jobs["prod"]["with"].get("verify-production") is True
+    assert "load-test" not in jobs["dev"]["with"]
+
+
+def test_prod_deploy_is_gated_by_the_prod_environment_and_diff_runs_before(workflows):
+    jobs = workflows[REUSABLE]["jobs"]
+    assert jobs["deploy"]["environment"] == "${{ inputs.environment }}"
+    assert set(jobs["deploy"]["needs"]) == {"diff", "pre-deployment"}
+    # The diff and the checks must not wait for the approval: they name the -verify environment.
+    for job_id in ("diff", "pre-deployment", "verify", "verify-production", "loadtest"):
+        assert jobs[job_id]["environment"] == "${{ inputs.environment }}-verify", job_id
+    diff_runs = " ".join(s.get("run", "") for s in jobs["diff"]["steps"])
+    assert "make diff-assembly" in diff_runs
+    assert "GITHUB_STEP_SUMMARY" in diff_runs
+
+
+def test_every_checklist_section_has_its_verification_job(workflows):
+    jobs = workflows[REUSABLE]["jobs"]
+    found: dict[str, str] = {}
+    for job_id, job in jobs.items():
+        matrix = job.get("strategy", {}).get("matrix", {}).get("section", [])
+        for step in job.get("steps", []):
+            run = step.get("run", "")
+            if "make verify-section" not in run:
+                continue
+            literal = re.search(r"SECTION=([a-z-]+)", run)
+            for section in [literal.group(1)] if literal else matrix:
+                found[section] = job_id
+    assert set(found) == expected_sections()
+    assert found["pre-deployment"] == "pre-deployment"
+    assert "pre-deployment" in jobs["deploy"]["needs"], "pre-deployment checks run before"
+    for section in expected_sections() - {"pre-deployment"}:
+        needs = jobs[found[section]]["needs"]
+        assert needs == "deploy" or "deploy" in needs, f"{section} does not run after deploy"
+    assert jobs["verify-production"]["if"] == "inputs.verify-production"
+    assert jobs["loadtest"]["if"] == "inputs.load-test"
+
+
+def test_sign_off_runs_always_after_every_job_and_is_uploaded(workflows):
+    jobs = workflows[REUSABLE]["jobs"]
+    sign_off = jobs["sign-off"]
+    assert sign_off["if"] == "always()"
+    assert set(sign_off["needs"]) == set(jobs) - {"sign-off"}
+    uses = [str(s.get("uses", "")) for s in sign_off["steps"]]
+    assert any(u.startswith("actions/upload-artifact@") for u in uses)
+    assert any("make --no-print-directory sign-off" in s.get("run", "") for s in sign_off["steps"])
+
+
+def test_rollback_is_manual_with_environment_release_and_reason(workflows):
+    rollback = workflows["rollback.yml"]
+    inputs = rollback["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["environment"]["options"] == ["dev", "staging", "prod"]
+    assert inputs["reason"]["required"] is True
+    assert set(rollback["on"]) == {"workflow_dispatch"}
+    call = rollback["jobs"]["rollback"]
+    assert call["uses"] == REUSABLE_REF
+    assert call["with"]["reason"] == "${{ inputs.reason }}"
+    assert call["with"]["recover-stuck-stack"] is True
+    assert call["with"]["artifact-run-id"] == "${{ needs.assembly.outputs.run-id }}"
+
+
+def test_rollback_destroys_dev_only_behind_a_typed_confirmation(workflows):
+    rollback = workflows["rollback.yml"]
+    destroy = rollback["jobs"]["destroy-dev"]
+    assert "needs.validate.outputs.environment == 'dev'" in destroy["if"]
+    assert destroy["environment"] == "dev"
+    check = rollback["jobs"]["validate"]["steps"][0]["run"]
+    assert '"destroy SessionManagement-dev"' in check
+    assert 'ENVIRONMENT" == dev' in check
+    runs = " ".join(
+        step.get("run", "") for job in rollback["jobs"].values() for step in job.get("steps", [])
+    )
+    assert "make destroy-dev ENV=dev" in runs
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    commands = makefile.split("\ndestroy-dev:", 1)[1].split("\n.PHONY", 1)[0].split("\n")[1:]
+    assert 'test "$(ENV)" = dev' in commands[0]
+    assert commands[1].strip() == "$(CDK) destroy --app cdk.out/dev --force SessionManagement-dev"
+
+
+def test_release_tags_are_validated_with_a_regex_in_shell(workflows):
+    tag_check = re.escape(r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+    build = workflows["deploy.yml"]["jobs"]["build"]["steps"][0]["run"]
+    validate = workflows["rollback.yml"]["jobs"]["validate"]["steps"][0]["run"]
+    for run in (build, validate):
+        assert re.search(tag_check, run)
+
+
+# --- permissions -----------------------------------------------------------------------------
+
+
+def test_every_workflow_grants_nothing_at_the_top(workflows):
+    for name, workflow in workflows.items():
+        assert workflow.get("permissions") == {}, name
+
+
+def test_every_job_states_its_permissions_and_writes_nothing_but_the_id_token(workflows):
+    for name, workflow in workflows.items():
+        for job_id, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{name}:{job_id} has no permissions"
+            for scope, level in job["permissions"].items():
+                assert level in ("read", "write"), f"{name}:{job_id} {scope}"
+                if level == "write":
+                    assert scope == "id-token", f"{name}:{job_id} writes {scope}"
+
+
+def test_id_token_only_on_the_jobs_that_assume_an_aws_role(workflows):
+    for name, workflow in workflows.items():
+        for job_id, job in workflow["jobs"].items():
+            has_token = job["permissions"].get("id-token") == "write"
+            assert has_token == uses_aws(job), f"{name}:{job_id}"
+
+
+def test_jobs_that_assume_a_role_name_an_environment(workflows):
+    """The role's trust policy admits the environment's subject only; without one, no role."""
+    for name, workflow in workflows.items():
+        for job_id, job in workflow["jobs"].items():
+            if "steps" in job and uses_aws(job):
+                assert job.get("environment"), f"{name}:{job_id} has no environment"
+
+
+def test_aws_credentials_use_oidc_roles_and_mask_the_account(workflows, composite_actions):
+    for name, job_id, step in all_steps(workflows, composite_actions):
+        if not str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
+            continue
+        given = step["with"]
+        assert given["role-to-assume"].startswith("${{ secrets.AWS_"), f"{name}:{job_id}"
+        assert given["mask-aws-account-id"] is True
+        assert "aws-access-key-id" not in given
+        assert "aws-secret-access-key" not in given
+
+
+def test_checkouts_do_not_persist_credentials(workflows, composite_actions):
+    for name, job_id, step in all_steps(workflows, composite_actions):
+        if str(step.get("uses", "")).startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False, f"{name}:{job_id}"
+
+
+def test_no_expression_is_expanded_inside_run(workflows, composite_actions):
+    for name, job_id, step in all_steps(workflows, composite_actions):
+        assert "${{" not in step.get("run", ""), f"{name}:{job_id}: pass it through env:"
+
+
+# --- pins ------------------------------------------------------------------------------------
+
+
+def third_party_uses(workflows, composite_actions) -> list[tuple[str, str]]:
+    found = []
+    for name, job_id, step in all_steps(workflows, composite_actions):
+        uses = step.get("uses")
+        if uses and not uses.startswith("./"):
+            found.append((f"{name}:{job_id}", uses))
+    for name, workflow in workflows.items():
+        for job_id, job in workflow["jobs"].items():
+            uses = job.get("uses")
+            if uses and not uses.startswith("./"):
+                found.append((f"{name}:{job_id}", uses))
+    return found
+
+
+def test_every_third_party_action_is_pinned_by_commit(workflows, composite_actions):
+    found = third_party_uses(workflows, composite_actions)
+    assert found
+    shas: dict[str, set[str]] = {}
+    for where, uses in found:
+        match = SHA_PIN.match(uses)
+        assert match, f"{where}: {uses} is not pinned to a 40-hex commit"
+        shas.setdefault(match["action"], set()).add(match["sha"])
+    for action, seen in shas.items():
+        assert len(seen) == 1, f"{action} is pinned to several commits: {sorted(seen)}"
+
+
+def test_every_pin_carries_its_tag_in_a_comment():
+    for path in [*(REPO_ROOT / ".github").rglob("*.yml")]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}", line):
+                assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), f"{path}:{number}"
+
+
+def test_pins_match_action_pins_md(workflows, composite_actions):
+    if not ACTION_PINS.is_file():
+        pytest.skip(f"{ACTION_PINS} is not present (outside the shared workspace)")
+    table = {}
+    for line in ACTION_PINS.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"[0-9a-f]{40}", cells[2]):
+            table[cells[0]] = cells[2]
+    assert table, "no pins parsed from ACTION_PINS.md"
+    for where, uses in third_party_uses(workflows, composite_actions):
+        action, sha = uses.split("@", 1)
+        assert action in table, f"{where}: {action} is not in ACTION_PINS.md"
+        assert sha == table[action], f"{where}: {action}@{sha} differs from ACTION_PINS.md"
+
+
+# --- concurrency -----------------------------------------------------------------------------
+
+
+def test_deploys_are_serialized_per_environment_and_never_cancelled(workflows):
+    groups: dict[str, set[str]] = {}
+    for name in ("deploy.yml", "rollback.yml"):
+        for job_id, job in workflows[name]["jobs"].items():
+            if job.get("uses") == REUSABLE_REF or job.get("environment") in ("dev",):
+                concurrency = job["concurrency"]
+                assert concurrency["cancel-in-progress"] is False, f"{name}:{job_id}"
+                groups.setdefault(name, set()).add(concurrency["group"])
+    assert groups["deploy.yml"] == {"deploy-dev", "deploy-staging", "deploy-prod"}
+    assert groups["rollback.yml"] == {
+        "deploy-${{ needs.validate.outputs.environment }}",
+        "deploy-dev",
+    }
+    inner = workflows[REUSABLE]["jobs"]["deploy"]["concurrency"]
+    assert inner["cancel-in-progress"] is False
+    assert inner["group"] == "cloudformation-${{ inputs.environment }}"
+    for name in ("deploy.yml", "rollback.yml", "taskcat.yml"):
+        assert workflows[name]["concurrency"]["cancel-in-progress"] is False, name
+
+
+# --- the Makefile is the one interface -------------------------------------------------------
+
+
+def test_every_make_target_a_step_runs_exists(workflows, composite_actions):
+    targets = makefile_targets()
+    called = set()
+    for name, job_id, step in all_steps(workflows, composite_actions):
+        for command in re.findall(
+            r"\bmake\s+((?:--?[\w-]+\s+)*)([a-z][\w-]*)", step.get("run", "")
+        ):
+            called.add(command[1])
+            assert command[1] in targets, f"{name}:{job_id} runs make {command[1]}: no target"
+    assert {"install", "lint", "test", "synth", "deploy-assembly", "verify-section"} <= called
+
+
+def test_makefile_passes_the_bench_and_verify_flags_agreed_with_their_owners():
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert "$(PY) -m ci.verify --env $(ENV) --section $(SECTION)" in makefile
+    assert "$(PY) -m bench --endpoint-from-stack --env $(ENV)" in makefile
+
+
+def test_dependabot_updates_pip_npm_and_actions():
+    from tests.workflows.workflow_files import load_yaml
+
+    config = load_yaml(REPO_ROOT / ".github" / "dependabot.yml")
+    ecosystems = {update["package-ecosystem"] for update in config["updates"]}
+    assert ecosystems == {"pip", "npm", "github-actions"}
+
+
+def test_taskcat_deploys_the_staging_template_in_two_regions(workflows):
+    from tests.workflows.workflow_files import load_yaml
+
+    config = load_yaml(REPO_ROOT / ".taskcat.yml")
+    assert config["project"]["regions"] == ["us-east-1", "us-west-2"]
+    test = config["tests"]["staging"]
+    assert test["template"] == "cdk.out/staging/SessionManagement-staging.template.json"
+    assert set(test["regions"]) == {"us-east-1", "us-west-2"}
+    taskcat = workflows["taskcat.yml"]
+    assert set(taskcat["on"]) == {"workflow_dispatch"}
+    runs = " ".join(s.get("run", "") for s in taskcat["jobs"]["taskcat"]["steps"])
+    assert "make taskcat" in runs
