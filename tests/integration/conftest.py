@@ -120,8 +120,8 @@ def keys() -> Keys:
     return Keys(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 
 
-@pytest.fixture
-def jwks_server(keys: Keys) -> Iterator[JwksServer]:
+@pytest.fixture(scope="session")
+def _jwks_server(keys: Keys) -> Iterator[JwksServer]:
     server = JwksServer({"keys": [keys.jwk()]})
     server.start()
     yield server
@@ -129,7 +129,14 @@ def jwks_server(keys: Keys) -> Iterator[JwksServer]:
 
 
 @pytest.fixture
-def management() -> Iterator[ManagementApiServer]:
+def jwks_server(_jwks_server: JwksServer, keys: Keys) -> JwksServer:
+    _jwks_server.document = {"keys": [keys.jwk()]}
+    _jwks_server.fetches = 0
+    return _jwks_server
+
+
+@pytest.fixture(scope="session")
+def _management() -> Iterator[ManagementApiServer]:
     server = ManagementApiServer()
     server.start()
     yield server
@@ -137,22 +144,42 @@ def management() -> Iterator[ManagementApiServer]:
 
 
 @pytest.fixture
+def management(_management: ManagementApiServer) -> ManagementApiServer:
+    _management.clear()
+    _management.gone.clear()
+    return _management
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def _clients(_management: ManagementApiServer) -> Iterator[dict[str, Any]]:
+    """Clients made once (making one costs a tenth of a second); moto intercepts them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        session = boto3.Session(region_name=REGION)
+        dynamodb = session.client("dynamodb")
+        yield {
+            "dynamodb": dynamodb,
+            "counter": RequestCounter(dynamodb),
+            "management": session.client(
+                "apigatewaymanagementapi", endpoint_url=_management.url
+            ),
+        }
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+def aws(_clients: dict[str, Any]) -> Iterator[Any]:
+    """moto's DynamoDB, fresh for each test, with the tables of constants.TABLES."""
     with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_tables(client, ENV)
-        yield client
+        create_tables(_clients["dynamodb"], ENV)
+        _clients["counter"].reset()
+        yield _clients["dynamodb"]
 
 
 @dataclass
@@ -164,12 +191,11 @@ class App:
     clock: Clock
     env: dict[str, str]
     counter: RequestCounter
+    management_client: Any
     services: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        mgmt = boto3.client(
-            "apigatewaymanagementapi", endpoint_url=self.management.url, region_name=REGION
-        )
+        mgmt = self.management_client
         common = {"dynamodb": self.dynamodb, "clock": self.clock}
         self.services = {
             "authorizer": authorizer.build(self.env, **common),
@@ -267,17 +293,23 @@ def env(management: ManagementApiServer, jwks_server: JwksServer) -> dict[str, s
 
 
 @pytest.fixture
-def make_app(aws: Any, management: ManagementApiServer, clock: Clock, env: dict[str, str]) -> Any:
+def make_app(
+    aws: Any,
+    _clients: dict[str, Any],
+    management: ManagementApiServer,
+    clock: Clock,
+    env: dict[str, str],
+) -> Any:
     """Build an App whose environment differs from the default by ``overrides``."""
 
     def build(**overrides: str) -> App:
-        counter = RequestCounter(aws)
         return App(
             dynamodb=aws,
             management=management,
             clock=clock,
             env={**env, **overrides},
-            counter=counter,
+            counter=_clients["counter"],
+            management_client=_clients["management"],
         )
 
     return build
