@@ -46,6 +46,8 @@ TRANSLATE_AND_POLLY_NEURAL_LANGUAGES: frozenset[str] = frozenset(
         "pt", "sv", "tr", "zh",
     }
 )  # fmt: skip
+# Files of infra/config/ that configure something else (the GitHub OIDC app), not an environment.
+NON_ENVIRONMENT_FILES = frozenset({"github"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
@@ -166,7 +168,9 @@ def retention_days_for_hours(hours: int) -> int:
 
 def available_environments(config_dir: Path | None = None) -> tuple[str, ...]:
     directory = config_dir or CONFIG_DIR
-    return tuple(sorted(p.stem for p in directory.glob("*.json")))
+    return tuple(
+        sorted(p.stem for p in directory.glob("*.json") if p.stem not in NON_ENVIRONMENT_FILES)
+    )
 
 
 def load_config(
@@ -189,8 +193,10 @@ def load_config(
             f"environment {env!r}: expected a lower-case name such as dev, staging or prod "
             "(pass it with --context env=NAME)"
         )
+    known = ", ".join(available_environments(directory)) or "none"
+    if env in NON_ENVIRONMENT_FILES:
+        raise ConfigError(f"{shown}: not an environment configuration; expected one of: {known}")
     if not path.is_file():
-        known = ", ".join(available_environments(directory)) or "none"
         raise ConfigError(f"{shown}: no such configuration file; expected one of: {known}")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
