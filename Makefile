@@ -153,9 +153,9 @@ synth-summary: ## Render the synthesized assemblies under cdk.out/ as markdown (
 	python3 .github/scripts/pipeline_report.py synth cdk.out
 
 .PHONY: workflow-lint
-workflow-lint: ## Lint the GitHub workflows (actionlint, zizmor offline)
+workflow-lint: ## Lint the GitHub workflows, the composite action and dependabot (actionlint, zizmor offline)
 	$(BIN)/actionlint .github/workflows/*.yml
-	$(BIN)/zizmor --offline --min-severity=low .github/workflows
+	$(BIN)/zizmor --offline --min-severity=low .github
 
 .PHONY: oidc-synth
 oidc-synth: ## Synthesize the GitHub OIDC stacks (infra/github_oidc, config infra/config/github.json) into cdk.out/github-oidc
