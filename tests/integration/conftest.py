@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
+from session_service.auth.jwt_verifier import JwksCache
 from session_service.data.schema import create_tables
 from session_service.handlers import authorizer, connect, disconnect, heartbeat, refresh
 from .servers import JwksServer, ManagementApiServer
@@ -198,7 +199,9 @@ class App:
         mgmt = self.management_client
         common = {"dynamodb": self.dynamodb, "clock": self.clock}
         self.services = {
-            "authorizer": authorizer.build(self.env, **common),
+            "authorizer": authorizer.build(
+                self.env, jwks=JwksCache(self.env["JWKS_URL"], monotonic=self.clock), **common
+            ),
             "connection": connect.build(self.env, **common),
             "heartbeat": heartbeat.build(self.env, management=mgmt, **common),
             "disconnect": disconnect.build(self.env, management=mgmt, **common),
