@@ -50,12 +50,11 @@ test: ## Run every test: unit, integration (moto), infrastructure (templates), e
 	$(BIN)/pytest
 
 .PHONY: lint
-lint: ## ruff, black --check, mypy, cfn-lint-free checks of workflows (actionlint, zizmor), taskcat lint
+lint: ## ruff, black --check, mypy, workflow lint (actionlint, zizmor offline), taskcat lint
 	$(BIN)/ruff check .
 	$(BIN)/black --check .
 	$(BIN)/mypy
-	$(BIN)/actionlint .github/workflows/*.yml
-	$(BIN)/zizmor --offline --min-severity=low .github/workflows
+	$(MAKE) --no-print-directory workflow-lint
 	$(MAKE) --no-print-directory taskcat-lint
 
 .PHONY: format
