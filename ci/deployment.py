@@ -9,6 +9,7 @@ endpoint override, the local moto server.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +19,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.config import ConfigError, EnvironmentConfig, load_config
+from infra.config import ConfigError, ConfigWarning, EnvironmentConfig, load_config
 from session_service import constants as C
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,9 @@ class Deployment:
         self.config_error: str | None = None
         self.config: EnvironmentConfig | None = None
         try:
-            self.config = load_config(options.env)
+            with warnings.catch_warnings():  # adjustments are reported by pre.config-complete
+                warnings.simplefilter("ignore", ConfigWarning)
+                self.config = load_config(options.env)
         except ConfigError as err:
             self.config_error = str(err)
         region = options.region or (self.config.region if self.config else None)

@@ -15,6 +15,7 @@ from ci.checks.functions import configuration
 from ci.checks.iam import allows, role_statements
 from ci.model import Outcome, failed, passed, skipped
 from ci.model import check as verdict
+from infra import permissions
 from session_service import constants as C
 
 if TYPE_CHECKING:
@@ -257,20 +258,22 @@ def _invoke_permissions(dep: Deployment) -> Outcome:
 
 @check("api.management-permissions")
 def _management_permissions(dep: Deployment) -> Outcome:
-    callers = [h for h, env in C.HANDLER_ENVIRONMENT.items() if C.ENV_CALLBACK_URL in env]
-    target = _execute_api_arn(dep, f"{dep.stage_name}/POST/@connections/x")
-    missing = [
-        h
-        for h in callers
-        if not allows(
-            role_statements(dep, configuration(dep, h)["Role"]),
-            "execute-api:ManageConnections",
-            target,
-        )
-    ]
+    missing, granted = [], []
+    for handler, grants in permissions.HANDLER_PERMISSIONS.items():
+        statements = role_statements(dep, configuration(dep, handler)["Role"])
+        for grant in grants:
+            if grant.target != permissions.CONNECTIONS_API:
+                continue
+            for method in grant.actions:
+                target = _execute_api_arn(dep, f"{dep.stage_name}/{method}/@connections/x")
+                if allows(statements, "execute-api:ManageConnections", target):
+                    granted.append(f"{handler} {method}")
+                else:
+                    missing.append(f"{handler} {method}")
     if missing:
         return failed(
             "execute-api:ManageConnections not allowed for: " + ", ".join(missing),
-            f"ManageConnections on {target.rsplit('/', 1)[0]}/* for {', '.join(callers)}",
+            f"ManageConnections on {api_id(dep)}/{dep.stage_name}/<method>/@connections/* "
+            "for each handler's methods (infra/permissions.py)",
         )
-    return passed(f"{', '.join(callers)} may post to and delete connections of {api_id(dep)}")
+    return passed(f"ManageConnections on {api_id(dep)}/{dep.stage_name}: {', '.join(granted)}")

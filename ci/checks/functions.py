@@ -13,6 +13,7 @@ from ci.checks.iam import allows, role_statements
 from ci.checks.tables import describe as describe_table
 from ci.model import Outcome, failed, passed, skipped
 from ci.model import check as verdict
+from infra import permissions
 from session_service import constants as C
 
 if TYPE_CHECKING:
@@ -26,28 +27,9 @@ TIMEOUT_NOTE = (
     "the function does; the checklist's figure is kept and handlers work far below it."
 )
 
-# handler -> table key -> DynamoDB actions the handler's work needs (SPEC.md):
-# conditional writes create sessions and connections, atomic updates count listeners and rate
-# limits, the disconnect handler deletes items and finds a session's listeners through the GSI.
-REQUIRED_TABLE_ACTIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    "authorizer": {"rate_limits": ("dynamodb:UpdateItem",)},
-    "connection": {
-        "sessions": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-        "connections": ("dynamodb:PutItem",),
-        "rate_limits": ("dynamodb:UpdateItem",),
-    },
-    "heartbeat": {"connections": ("dynamodb:GetItem", "dynamodb:UpdateItem")},
-    "disconnect": {
-        "sessions": ("dynamodb:UpdateItem",),
-        "connections": ("dynamodb:GetItem", "dynamodb:DeleteItem"),
-    },
-    "refresh": {
-        "sessions": ("dynamodb:UpdateItem",),
-        "connections": ("dynamodb:PutItem",),
-    },
-}
-# Handlers that find listeners through the Connections GSI.
-GSI_QUERY_HANDLERS = ("disconnect",)
+# What each handler may do comes from infra/permissions.py, the project's one table of IAM grants
+# per function: the check proves the deployed roles carry it (the Management API grants are
+# api.management-permissions' line).
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
 
@@ -150,17 +132,24 @@ def _arn_prefix(dep: Deployment, service: str) -> str:
     return f"arn:aws:{service}:{dep.region}:{dep.account or '*'}"
 
 
+def _grant_resource(dep: Deployment, target: str) -> str:
+    if target == permissions.CONNECTIONS_GSI:
+        table = describe_table(dep, permissions.CONNECTIONS)["TableArn"]
+        return f"{table}/index/{C.CONNECTIONS_GSI_NAME}"
+    return describe_table(dep, target)["TableArn"]
+
+
 def role_problems(dep: Deployment, handler: str) -> list[str]:
     config = configuration(dep, handler)
     statements = role_statements(dep, config["Role"])
     problems = []
-    for table_key, actions in REQUIRED_TABLE_ACTIONS[handler].items():
-        arn = describe_table(dep, table_key)["TableArn"]
-        problems += [f"{handler}: {a} on {arn}" for a in actions if not allows(statements, a, arn)]
-    if handler in GSI_QUERY_HANDLERS:
-        index = f"{describe_table(dep, 'connections')['TableArn']}/index/{C.CONNECTIONS_GSI_NAME}"
-        if not allows(statements, "dynamodb:Query", index):
-            problems.append(f"{handler}: dynamodb:Query on {index}")
+    for grant in permissions.HANDLER_PERMISSIONS[handler]:
+        if grant.target == permissions.CONNECTIONS_API:
+            continue
+        arn = _grant_resource(dep, grant.target)
+        problems += [
+            f"{handler}: {a} on {arn}" for a in grant.actions if not allows(statements, a, arn)
+        ]
     group = log_group_name(dep, handler)
     stream = f"{_arn_prefix(dep, 'logs')}:log-group:{group}:log-stream:x"
     problems += [

@@ -8,14 +8,13 @@ Task 13.x checks do not cover, so one broken setting fails one line only.
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING
 
 from ci.checks import check
 from ci.checks.functions import configuration, log_group_name
 from ci.checks.monitoring import alarms, subscription_confirmation
 from ci.checks.tables import describe as describe_table
-from ci.model import Outcome, failed, passed
+from ci.model import Outcome, failed, passed, skipped
 from ci.model import check as verdict
 from session_service import constants as C
 
@@ -145,21 +144,20 @@ def _log_groups(dep: Deployment) -> Outcome:
     return passed(f"{len(groups)} log groups managed by {dep.stack_name}")
 
 
-_FIRING = re.compile("ALARM")
-
-
 @check("post.alarms")
 def _alarms(dep: Deployment) -> Outcome:
     found = alarms(dep)
+    if not found:
+        return skipped("no alarm to read (see monitoring.alarms)")
     states = {a["AlarmName"]: a.get("StateValue", "INSUFFICIENT_DATA") for a in found}
-    firing = [n for n, s in states.items() if _FIRING.fullmatch(s)]
+    firing = [n for n, s in states.items() if s == "ALARM"]
     counts: dict[str, int] = {}
     for state in states.values():
         counts[state] = counts.get(state, 0) + 1
     evidence = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no alarms"
     if firing:
         return failed(f"in ALARM: {', '.join(firing)}", "no alarm in state ALARM")
-    return verdict(bool(found), evidence, "the stack's alarms, none in ALARM")
+    return passed(evidence)
 
 
 check("post.subscription-confirmed")(subscription_confirmation)
