@@ -1,6 +1,6 @@
 """A local API Gateway for WebSocket APIs: the client side and the ``@connections`` API.
 
-What it does as API Gateway does (see docs/local.md for the list of what it does not):
+What it does as API Gateway does (local/README.md lists what it does not):
 
 - serves ``ws://HOST:PORT/{stage}``; a ``$connect`` runs the REQUEST authorizer, when the route
   has one, and enforces its policy (authorizer error "Unauthorized" → 401, Deny → 403, any other
@@ -137,9 +137,11 @@ class HandshakeRefused(Exception):
 class Gateway:
     """The local gateway. ``start()`` serves in a background thread; ``stop()`` ends it."""
 
-    def __init__(self, config: GatewayConfig, routes: dict[str, Route]) -> None:
+    def __init__(self, config: GatewayConfig, routes: dict[str, Route], ready: bool = True) -> None:
         self.config = config
         self.routes = routes
+        # Until ready, every handshake is refused with 503 (routes not in place yet).
+        self.ready = ready
         self._connections: dict[str, _Connection] = {}
         self._pending: dict[Any, _Connection] = {}  # ServerConnection.id -> during $connect
         self._executor = concurrent.futures.ThreadPoolExecutor(
@@ -231,6 +233,8 @@ class Gateway:
             return ws.respond(HTTPStatus.REQUEST_URI_TOO_LONG, "URI too long\n")
         if path.rstrip("/") != f"/{self.config.stage}":
             return ws.respond(HTTPStatus.FORBIDDEN, '{"message":"Forbidden"}\n')
+        if not self.ready:
+            return ws.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Starting\n")
         connection = self._new_connection(ws, request)
         event = self._connect_event(connection, request, query)
         try:

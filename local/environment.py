@@ -1,0 +1,326 @@
+"""The whole system on one machine: :class:`LocalEnvironment`.
+
+``start()``: moto's server on 127.0.0.1; a Cognito user pool and app client in it; the
+synthesized ``SessionManagement-local`` template (with those ids) deployed into it; one worker
+pool per deployed function, with the environment the deployment gives that function; the local
+gateway serving the deployed API's routes, integrations and authorizer. ``stop()`` undoes it all.
+
+    with LocalEnvironment() as env:
+        print(env.endpoint, env.speaker_token())
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from session_service import constants
+
+from local import cognito
+from local.deploy import Clients, deploy_stack, make_session
+from local.gateway import Gateway, GatewayConfig, Integration, Route
+from local.moto_server import MotoServer
+from local.runtime import FunctionRuntime, FunctionSpec
+from local.template import CLOUD_ASSEMBLY, STACK_NAME, load_template, synthesize
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STATE_FILE = REPO_ROOT / ".local" / "state.json"
+REGION = "us-east-1"
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+class LocalEnvironment:
+    """moto + the deployed stack + the local gateway, started and stopped together.
+
+    Test-only: ``handler_env_overrides`` replaces environment variables of every function (e.g.
+    ``{"MAX_LISTENERS_PER_SESSION": "3"}``) when the local runtime starts it; the deployed
+    function configurations keep the template's values.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        moto_port: int = 0,
+        management_port: int = 0,
+        idle_timeout: float | None = None,
+        max_duration: float | None = None,
+        handler_env_overrides: Mapping[str, str] | None = None,
+        cloud_assembly: Path = CLOUD_ASSEMBLY,
+        force_synth: bool = False,
+        state_file: Path | None = None,
+        max_concurrency: int = 8,
+    ) -> None:
+        self._port = port
+        self._management_port = management_port
+        self._idle_timeout = idle_timeout
+        self._max_duration = max_duration
+        self._overrides = dict(handler_env_overrides or {})
+        self._cloud_assembly = cloud_assembly
+        self._force_synth = force_synth
+        self._state_file = state_file
+        self._max_concurrency = max_concurrency
+        self.region = REGION
+        self.stack_name = STACK_NAME
+        self.moto = MotoServer(port=moto_port)
+        self.gateway: Gateway | None = None
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.outputs: dict[str, str] = {}
+        self.user_pool: cognito.UserPool | None = None
+        self._clients: Clients | None = None
+        self._users: dict[str, cognito.TestUser] = {}
+        self.started_in: float | None = None
+
+    # --- addresses ----------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        """``ws://127.0.0.1:PORT/{stage}``: where clients connect."""
+        return self._gateway().endpoint
+
+    @property
+    def callback_url(self) -> str:
+        """The local @connections API, what the handlers' ``CALLBACK_URL`` points at."""
+        return self._gateway().callback_url
+
+    @property
+    def moto_endpoint(self) -> str:
+        return self.moto.endpoint
+
+    def _gateway(self) -> Gateway:
+        if self.gateway is None:
+            raise RuntimeError("the local environment is not started")
+        return self.gateway
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` in the emulator."""
+        if self._clients is None:
+            raise RuntimeError("the local environment is not started")
+        return self._clients(service)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> LocalEnvironment:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalEnvironment:
+        started = time.monotonic()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - started
+        logger.info("local environment ready in %.1f s", self.started_in)
+        return self
+
+    def _start(self) -> None:
+        # Synthesis does not need the emulator; run it while the emulator starts.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            synth = pool.submit(synthesize, self._cloud_assembly, self._force_synth)
+            endpoint = self.moto.start()
+            self._clients = Clients(make_session(self.region), endpoint, self.region)
+            self.user_pool = cognito.create_user_pool(self._clients("cognito-idp"), endpoint)
+            template_path = synth.result()
+        template = load_template(template_path, self.user_pool.pool_id, self.user_pool.client_id)
+        self.outputs = deploy_stack(
+            template,
+            stack_name=self.stack_name,
+            endpoint_url=endpoint,
+            region=self.region,
+            session=self._clients.session,
+            assets=template_path.parent,
+        )
+        api_id = self.outputs[constants.OUTPUT_API_ID]
+        stage = self.outputs[constants.OUTPUT_STAGE_NAME]
+        api = self._clients("apigatewayv2").get_api(ApiId=api_id)
+        config = GatewayConfig(
+            api_id=api_id,
+            stage=stage,
+            region=self.region,
+            account_id=self._clients("sts").get_caller_identity()["Account"],
+            route_selection_expression=api["RouteSelectionExpression"],
+            port=self._port,
+            management_port=self._management_port,
+        )
+        if self._idle_timeout is not None:
+            config.idle_timeout = self._idle_timeout
+        if self._max_duration is not None:
+            config.max_duration = self._max_duration
+        # The gateway binds its ports first (the handlers need the callback URL) and refuses
+        # connections until its routes are in place.
+        self.gateway = Gateway(config, routes={}, ready=False)
+        self.gateway.start()
+        self._start_runtimes()
+        self.gateway.routes = self._routes(api_id)
+        self.gateway.ready = True
+        if self._state_file is not None:
+            self._write_state()
+
+    def stop(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+        for runtime in self.runtimes.values():
+            runtime.close()
+        self.runtimes.clear()
+        if self.moto.port is not None:
+            try:
+                self.moto.reset()  # moto's state lives in this process; leave none behind
+            except OSError:
+                logger.debug("moto reset failed", exc_info=True)
+            self.moto.stop()
+            self.moto.port = None
+        if self._state_file is not None:
+            self._state_file.unlink(missing_ok=True)
+
+    # --- functions ------------------------------------------------------------------------------
+    def function_environment(self, configuration: Mapping[str, Any]) -> dict[str, str]:
+        """A deployed function's environment as the local runtime runs it.
+
+        The deployed variables (the template's, resolved by the deployment), with the callback
+        URL pointed at the local management API, plus what Lambda and the emulator provide:
+        region, dummy credentials, the emulator's endpoint and the user pool's JWKS URL.
+        """
+        assert self.user_pool is not None
+        variables = dict(configuration.get("Environment", {}).get("Variables", {}))
+        deployed_callback = self.outputs.get(constants.OUTPUT_CALLBACK_URL)
+        for name, value in variables.items():
+            if name == constants.ENV_CALLBACK_URL or value == deployed_callback:
+                variables[name] = self.callback_url
+        variables.update(
+            {
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_ENDPOINT_URL": self.moto_endpoint,
+                **DUMMY_CREDENTIALS,
+                constants.ENV_JWKS_URL: self.user_pool.jwks_url,
+            }
+        )
+        variables.update(self._overrides)
+        return variables
+
+    def _start_runtimes(self) -> None:
+        lambda_ = self._clients("lambda") if self._clients else None
+        assert lambda_ is not None
+        for handler, output in constants.OUTPUT_FUNCTION_NAMES.items():
+            name = self.outputs[output]
+            configuration = lambda_.get_function_configuration(FunctionName=name)
+            entry_point = constants.FUNCTIONS[handler][1]
+            if configuration.get("Handler") != entry_point:
+                raise RuntimeError(
+                    f"{name}: deployed handler {configuration.get('Handler')!r}, "
+                    f"expected {entry_point!r} (session_service.constants.FUNCTIONS)"
+                )
+            spec = FunctionSpec(
+                name=name,
+                entry_point=configuration["Handler"],
+                environment=self.function_environment(configuration),
+                timeout_seconds=float(configuration.get("Timeout", 3)),
+                memory_mb=int(configuration.get("MemorySize", 128)),
+            )
+            self.runtimes[name] = FunctionRuntime(spec, max_concurrency=self._max_concurrency)
+        # Cold starts in parallel, at startup rather than on the first request.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.runtimes)) as pool:
+            list(pool.map(lambda r: r.warm(), self.runtimes.values()))
+
+    def _integration_for(self, uri: str) -> Integration:
+        """The local function behind an ``arn:aws:apigateway:…:lambda:path/…/functions/ARN/…``."""
+        marker = "/functions/"
+        if marker not in uri:
+            raise RuntimeError(f"unsupported integration URI {uri}")
+        function_arn = uri.split(marker, 1)[1].rsplit("/invocations", 1)[0]
+        name = function_arn.split(":function:", 1)[-1].split(":", 1)[0]
+        if name not in self.runtimes:
+            raise RuntimeError(f"integration {uri} names no deployed function")
+        return self.runtimes[name].invoke
+
+    def _routes(self, api_id: str) -> dict[str, Route]:
+        """The gateway's routes, read from the deployed API (routes, integrations, authorizer)."""
+        apigw = self._clients("apigatewayv2") if self._clients else None
+        assert apigw is not None
+        routes: dict[str, Route] = {}
+        for item in apigw.get_routes(ApiId=api_id)["Items"]:
+            target = item.get("Target", "")
+            if not target.startswith("integrations/"):
+                raise RuntimeError(f"route {item['RouteKey']} has no integration target")
+            integration = apigw.get_integration(ApiId=api_id, IntegrationId=target.split("/", 1)[1])
+            if integration.get("IntegrationType") != "AWS_PROXY":
+                raise RuntimeError(f"route {item['RouteKey']}: only AWS_PROXY is emulated")
+            authorizer = None
+            if item.get("AuthorizationType") == "CUSTOM":
+                # moto has no get_authorizers; the route names its authorizer.
+                found = apigw.get_authorizer(ApiId=api_id, AuthorizerId=item["AuthorizerId"])
+                authorizer = self._integration_for(found["AuthorizerUri"])
+            routes[item["RouteKey"]] = Route(
+                key=item["RouteKey"],
+                integration=self._integration_for(integration["IntegrationUri"]),
+                authorizer=authorizer,
+                two_way=bool(item.get("RouteResponseSelectionExpression")),
+            )
+        return routes
+
+    # --- users ----------------------------------------------------------------------------------
+    def create_test_user(
+        self, username: str = cognito.DEFAULT_SPEAKER, password: str | None = None
+    ) -> cognito.TestUser:
+        """A confirmed user in the local pool (a throwaway password unless one is given)."""
+        assert self.user_pool is not None
+        user = cognito.create_test_user(
+            self.client("cognito-idp"), self.user_pool, username, password
+        )
+        self._users[username] = user
+        return user
+
+    def tokens(self, username: str = cognito.DEFAULT_SPEAKER) -> dict[str, str]:
+        """Sign the user in (created on first use); IdToken, AccessToken, RefreshToken."""
+        assert self.user_pool is not None
+        user = self._users.get(username) or self.create_test_user(username)
+        return cognito.sign_in(self.client("cognito-idp"), self.user_pool, user)
+
+    def speaker_token(self, username: str = cognito.DEFAULT_SPEAKER) -> str:
+        """A fresh ID token for a speaker (the JWT the SPEC's ``token=`` carries)."""
+        return self.tokens(username)["IdToken"]
+
+    # --- state file for other terminals (``make verify ENV=local``) -----------------------------
+    def state(self) -> dict[str, Any]:
+        assert self.user_pool is not None
+        return {
+            "pid": os.getpid(),
+            "region": self.region,
+            "stackName": self.stack_name,
+            "motoEndpoint": self.moto_endpoint,
+            "websocketEndpoint": self.endpoint,
+            "callbackUrl": self.callback_url,
+            "userPoolId": self.user_pool.pool_id,
+            "appClientId": self.user_pool.client_id,
+            "outputs": self.outputs,
+        }
+
+    def _write_state(self) -> None:
+        assert self._state_file is not None
+        self._state_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._state_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(self.state(), indent=2) + "\n")
+        partial.replace(self._state_file)
+
+
+def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
+    """The state of a running ``make local`` (None when none runs)."""
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (OSError, KeyError, ValueError):
+        return None  # left by a process that is gone
+    return state
