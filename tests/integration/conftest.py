@@ -3,6 +3,7 @@ local Management API and JWKS server, a controllable clock, and every handler wi
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,6 +88,34 @@ class RequestCounter:
     @property
     def count(self) -> int:
         return len(self.operations)
+
+
+class AtomicRequests:
+    """A DynamoDB client whose every request is applied atomically, as DynamoDB applies it.
+
+    moto checks a condition and applies the write without a lock of its own, so two threads
+    can both pass a condition that only one should. DynamoDB serializes conflicting requests;
+    holding one lock per request reproduces that, while the requests of concurrent handlers
+    still interleave freely (which is what the race tests exercise).
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.meta = client.meta
+        self.exceptions = client.exceptions
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attr(*args, **kwargs)
+
+        return call
 
 
 @dataclass
@@ -197,7 +226,7 @@ class App:
 
     def __post_init__(self) -> None:
         mgmt = self.management_client
-        common = {"dynamodb": self.dynamodb, "clock": self.clock}
+        common = {"dynamodb": AtomicRequests(self.dynamodb), "clock": self.clock}
         self.services = {
             "authorizer": authorizer.build(
                 self.env, jwks=JwksCache(self.env["JWKS_URL"], monotonic=self.clock), **common
