@@ -197,9 +197,7 @@ def _clients(_management: ManagementApiServer) -> Iterator[dict[str, Any]]:
         yield {
             "dynamodb": dynamodb,
             "counter": RequestCounter(dynamodb),
-            "management": session.client(
-                "apigatewaymanagementapi", endpoint_url=_management.url
-            ),
+            "management": session.client("apigatewaymanagementapi", endpoint_url=_management.url),
         }
 
 
@@ -267,7 +265,8 @@ class App:
 
     def create(self, cid: str = "speaker-1", user_id: str = "user-1", lang: str = "en") -> str:
         response = self.connect(
-            cid, {"action": "createSession", "sourceLanguage": lang, "qualityTier": "standard"},
+            cid,
+            {"action": "createSession", "sourceLanguage": lang, "qualityTier": "standard"},
             user_id=user_id,
         )
         assert response == {"statusCode": 200}, response
@@ -284,7 +283,9 @@ class App:
             "requestContext": {"routeKey": route, **self.context(cid, user_id)},
         }
         module = heartbeat if route == "heartbeat" else refresh
-        return module.handler(event, None, self.services[route if route == "heartbeat" else "refresh"])
+        return module.handler(
+            event, None, self.services[route if route == "heartbeat" else "refresh"]
+        )
 
     def heartbeat(self, cid: str) -> dict:
         return self.send("heartbeat", cid, '{"action":"heartbeat"}')

@@ -109,10 +109,7 @@ def test_listener_refresh_racing_old_socket_close_keeps_count_exact(app: App) ->
 def test_parallel_creations_never_exceed_max_active_sessions(app: App) -> None:
     params = {"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard"}
     results = run_together(
-        *(
-            lambda i=i: app.connect(f"spk-{i}", params, user_id=f"user-{i}")
-            for i in range(14)
-        )
+        *(lambda i=i: app.connect(f"spk-{i}", params, user_id=f"user-{i}") for i in range(14))
     )
     accepted = [r for r in results if r["statusCode"] == 200]
     assert len(accepted) == 10
