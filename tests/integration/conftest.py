@@ -18,6 +18,7 @@ from moto import mock_aws
 from session_service.auth.jwt_verifier import JwksCache
 from session_service.data.schema import create_tables
 from session_service.handlers import authorizer, connect, disconnect, heartbeat, refresh
+
 from .servers import JwksServer, ManagementApiServer
 
 ENV = "test"

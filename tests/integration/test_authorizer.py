@@ -40,7 +40,8 @@ def test_valid_id_token_is_allowed_with_the_user_id_in_context(app: App, keys: K
     result = authorize(app, keys.token(sub="abc-123"))
     assert result["principalId"] == "abc-123"
     statement = result["policyDocument"]["Statement"][0]
-    assert statement["Effect"] == "Allow" and statement["Action"] == "execute-api:Invoke"
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "execute-api:Invoke"
     assert result["context"] == {"userId": "abc-123", "rateLimited": False, "retryAfter": 0}
     assert all(isinstance(v, (str, int, bool)) for v in result["context"].values())
 
@@ -119,7 +120,7 @@ def test_bad_token_on_create_session_is_always_refused_with_401(
 @pytest.mark.parametrize("case", ["expired", "tampered payload", "alg none"])
 def test_bad_token_on_speaker_refresh_is_refused_with_401(app: App, keys: Keys, case: str) -> None:
     params = {"action": "refreshConnection", "sessionId": "brave-otter-321", "role": "speaker"}
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         app.authorize({**params, "token": BAD_TOKENS[case](keys)})
 
 
@@ -177,7 +178,8 @@ def test_twenty_first_attempt_from_an_address_is_flagged_rate_limited(app: App) 
     for _ in range(20):
         assert app.authorize(join, ip="192.0.2.50")["context"]["rateLimited"] is False
     context = app.authorize(join, ip="192.0.2.50")["context"]
-    assert context["rateLimited"] is True and 1 <= context["retryAfter"] <= 60
+    assert context["rateLimited"] is True
+    assert 1 <= context["retryAfter"] <= 60
     assert app.authorize(join, ip="192.0.2.51")["context"]["rateLimited"] is False
 
 

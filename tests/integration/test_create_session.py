@@ -21,13 +21,16 @@ def test_create_session_writes_session_and_speaker_connection(app: App) -> None:
 
     assert response == {"statusCode": 200}
     conn = app.connection("spk-1")
-    assert conn is not None and conn["role"] == "speaker"
+    assert conn is not None
+    assert conn["role"] == "speaker"
     session = app.session(conn["sessionId"])
     assert session is not None
     assert session["speakerConnectionId"] == "spk-1"
     assert session["speakerUserId"] == "user-1"
-    assert session["sourceLanguage"] == "en" and session["qualityTier"] == "premium"
-    assert session["isActive"] is True and session["listenerCount"] == "0"
+    assert session["sourceLanguage"] == "en"
+    assert session["qualityTier"] == "premium"
+    assert session["isActive"] is True
+    assert session["listenerCount"] == "0"
     assert int(session["expiresAt"]) == int(app.clock()) + 120 * 60
     assert int(conn["ttl"]) == int(app.clock()) + 180 * 60
     assert not is_blocked(conn["sessionId"])
@@ -45,14 +48,16 @@ def test_create_session_without_identity_is_refused_with_401(app: App) -> None:
     response = app.connect("spk-1", create_params(), user_id="")
     assert response["statusCode"] == 401
     assert error_of(response)["code"] == "UNAUTHORIZED"
-    assert app.connection("spk-1") is None and app.active_sessions() == 0
+    assert app.connection("spk-1") is None
+    assert app.active_sessions() == 0
 
 
 def test_create_session_with_unsupported_language_is_refused_with_400(app: App) -> None:
     response = app.connect("spk-1", create_params(sourceLanguage="xx"), user_id="user-1")
     assert response["statusCode"] == 400
     error = error_of(response)
-    assert error["type"] == "error" and error["code"] == "UNSUPPORTED_LANGUAGE"
+    assert error["type"] == "error"
+    assert error["code"] == "UNSUPPORTED_LANGUAGE"
     assert "en" in error["details"]["supported"]
     assert app.connection("spk-1") is None
 

@@ -66,7 +66,8 @@ def test_speaker_disconnect_ends_session_notifies_and_removes_every_listener(
     for i in range(listeners):
         assert app.connection(f"lis-{i}") is None
         (ended,) = app.management.messages(f"lis-{i}")
-        assert ended["type"] == "sessionEnded" and ended["sessionId"] == session_id
+        assert ended["type"] == "sessionEnded"
+        assert ended["sessionId"] == session_id
         assert ended["reason"]
 
 

@@ -11,10 +11,13 @@ def test_first_speaker_heartbeat_delivers_session_created_then_ack(app: App) -> 
 
     created, ack = app.management.messages("spk-1")
     assert created["type"] == "sessionCreated"
-    assert created["sessionId"] == session_id and created["connectionId"] == "spk-1"
-    assert created["sourceLanguage"] == "en" and created["qualityTier"] == "standard"
+    assert created["sessionId"] == session_id
+    assert created["connectionId"] == "spk-1"
+    assert created["sourceLanguage"] == "en"
+    assert created["qualityTier"] == "standard"
     assert created["expiresAt"] == int(app.session(session_id)["expiresAt"])
-    assert ack["type"] == "heartbeatAck" and isinstance(ack["timestamp"], int)
+    assert ack["type"] == "heartbeatAck"
+    assert isinstance(ack["timestamp"], int)
 
 
 def test_first_listener_heartbeat_delivers_session_joined_once(app: App) -> None:
@@ -26,8 +29,10 @@ def test_first_listener_heartbeat_delivers_session_joined_once(app: App) -> None
 
     assert app.management.types("lis-1") == ["sessionJoined", "heartbeatAck", "heartbeatAck"]
     joined = app.management.messages("lis-1")[0]
-    assert joined["targetLanguage"] == "fr" and joined["sourceLanguage"] == "en"
-    assert joined["sessionId"] == session_id and joined["connectionId"] == "lis-1"
+    assert joined["targetLanguage"] == "fr"
+    assert joined["sourceLanguage"] == "en"
+    assert joined["sessionId"] == session_id
+    assert joined["connectionId"] == "lis-1"
 
 
 def test_steady_state_heartbeat_is_one_dynamodb_request(app: App) -> None:
@@ -48,7 +53,8 @@ def test_heartbeat_sooner_than_the_minimum_interval_is_refused_with_retry_after(
     assert app.heartbeat("spk-1") == {"statusCode": 200}
 
     error = app.management.messages("spk-1")[-1]
-    assert error["type"] == "error" and error["code"] == "RATE_LIMIT_EXCEEDED"
+    assert error["type"] == "error"
+    assert error["code"] == "RATE_LIMIT_EXCEEDED"
     assert error["details"]["retryAfter"] == 4  # 60 s / 10 per minute = 6 s apart
     app.clock.advance(4)
     app.heartbeat("spk-1")
@@ -89,11 +95,13 @@ def test_refresh_and_warning_notices_go_out_once_at_their_minutes(app: App) -> N
     app.clock.advance(5 * 60)  # minute 105.5
     app.heartbeat("lis-1")
     warning = app.management.messages("lis-1")[-1]
-    assert warning["type"] == "connectionWarning" and warning["remainingMinutes"] == 14
+    assert warning["type"] == "connectionWarning"
+    assert warning["remainingMinutes"] == 14
     app.clock.advance(30)
     app.heartbeat("lis-1")
     types = app.management.types("lis-1")
-    assert types.count("connectionRefreshRequired") == 1 and types.count("connectionWarning") == 1
+    assert types.count("connectionRefreshRequired") == 1
+    assert types.count("connectionWarning") == 1
 
 
 def test_speaker_refresh_notice_carries_no_target_language(app: App) -> None:
@@ -102,7 +110,8 @@ def test_speaker_refresh_notice_carries_no_target_language(app: App) -> None:
     app.clock.advance(100 * 60)
     app.heartbeat("spk-1")
     notice = app.management.messages("spk-1")[-1]
-    assert notice["type"] == "connectionRefreshRequired" and notice["role"] == "speaker"
+    assert notice["type"] == "connectionRefreshRequired"
+    assert notice["role"] == "speaker"
     assert "targetLanguage" not in notice
 
 

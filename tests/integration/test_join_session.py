@@ -13,8 +13,10 @@ def test_join_adds_the_listener_and_counts_it(app: App) -> None:
 
     assert response == {"statusCode": 200}
     conn = app.connection("lis-1")
-    assert conn["role"] == "listener" and conn["targetLanguage"] == "es"
-    assert conn["sessionId"] == session_id and conn["sourceLanguage"] == "en"
+    assert conn["role"] == "listener"
+    assert conn["targetLanguage"] == "es"
+    assert conn["sessionId"] == session_id
+    assert conn["sourceLanguage"] == "en"
     assert app.listener_count(session_id) == 1
 
 

@@ -79,12 +79,14 @@ def test_old_speaker_socket_closing_while_refresh_connects_leaves_one_consistent
     session = app.session(session_id)
     if refreshed["statusCode"] == 200:
         # the refresh won: the session lives on the new socket
-        assert session["isActive"] is True and session["speakerConnectionId"] == "spk-new"
+        assert session["isActive"] is True
+        assert session["speakerConnectionId"] == "spk-new"
         assert app.active_sessions() == 1
     else:
         # the close won: the session ended and the refresh found it gone
         assert refreshed["statusCode"] == 404
-        assert session["isActive"] is False and app.active_sessions() == 0
+        assert session["isActive"] is False
+        assert app.active_sessions() == 0
     assert app.connection("spk-old") is None
 
 

@@ -26,16 +26,19 @@ def test_speaker_refresh_moves_the_session_and_old_socket_close_ends_nothing(app
     assert app.refresh_message("spk-new", user_id="user-1") == {"statusCode": 200}
     (done,) = app.management.messages("spk-new")
     assert done["type"] == "connectionRefreshComplete"
-    assert done["sessionId"] == session_id and done["role"] == "speaker"
+    assert done["sessionId"] == session_id
+    assert done["role"] == "speaker"
 
     app.disconnect("spk-old")
     session = app.session(session_id)
-    assert session["isActive"] is True and app.active_sessions() == 1
+    assert session["isActive"] is True
+    assert app.active_sessions() == 1
     assert app.connection("spk-old") is None
     assert app.management.types("lis-1") == []
 
     app.disconnect("spk-new")
-    assert app.session(session_id)["isActive"] is False and app.active_sessions() == 0
+    assert app.session(session_id)["isActive"] is False
+    assert app.active_sessions() == 0
 
 
 def test_speaker_refresh_by_another_user_is_refused_with_403(app: App) -> None:
@@ -63,7 +66,8 @@ def test_listener_refresh_keeps_count_exact_after_old_socket_closes(app: App) ->
 
     app.refresh_message("lis-new")
     (done,) = app.management.messages("lis-new")
-    assert done["type"] == "connectionRefreshComplete" and done["targetLanguage"] == "es"
+    assert done["type"] == "connectionRefreshComplete"
+    assert done["targetLanguage"] == "es"
 
     app.disconnect("lis-old")
     app.disconnect("lis-old")
@@ -93,7 +97,8 @@ def test_listener_refresh_without_target_language_is_refused_with_400(app: App) 
 def test_refresh_with_unknown_role_is_refused_with_400(app: App) -> None:
     session_id = app.create("spk-1")
     response = app.connect("x", refresh_params(session_id, "moderator"))
-    assert response["statusCode"] == 400 and error_of(response)["code"] == "INVALID_PARAMETERS"
+    assert response["statusCode"] == 400
+    assert error_of(response)["code"] == "INVALID_PARAMETERS"
 
 
 def test_refresh_of_ended_session_is_refused_with_404(app: App) -> None:

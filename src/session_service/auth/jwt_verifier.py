@@ -37,7 +37,8 @@ def fetch_json(url: str) -> dict[str, Any]:
         raise JwksUnavailable("the JWKS URL must be http(s)")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
+        response = urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS)  # noqa: S310
+        with response:
             data = json.loads(response.read(1_000_000))
     except (OSError, ValueError) as exc:
         raise JwksUnavailable(f"fetching the JWKS failed: {type(exc).__name__}") from exc
