@@ -7,6 +7,7 @@ that a renamed key does not break verification, and its absence gives one clear 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,15 @@ _ENDPOINT_KEYS = (
     "moto_url",
     "aws_endpoint_url",
 )
-_WEBSOCKET_KEYS = ("websocket_url", "websocketUrl", "gateway_url", "gatewayUrl", "ws_url", "wsUrl")
+_WEBSOCKET_KEYS = (
+    "websocketEndpoint",
+    "websocket_url",
+    "websocketUrl",
+    "gateway_url",
+    "gatewayUrl",
+    "ws_url",
+    "wsUrl",
+)
 _REGION_KEYS = ("region", "aws_region")
 
 
@@ -46,6 +55,17 @@ def _first(data: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     return None
 
 
+def _alive(pid: Any) -> bool:
+    """Whether the process that wrote the state still runs (no pid recorded: assume it does)."""
+    if pid is None:
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
 def read_state(path: Path) -> LocalState:
     """Parse the state file; :class:`LocalEnvironmentMissing` with the fix when it is absent."""
     try:
@@ -56,6 +76,8 @@ def read_state(path: Path) -> LocalState:
         raise LocalEnvironmentMissing(f"{path}: unreadable ({err}); {NOT_RUNNING}") from None
     if not isinstance(data, dict):
         raise LocalEnvironmentMissing(f"{path}: not a JSON object; {NOT_RUNNING}")
+    if not _alive(data.get("pid")):
+        raise LocalEnvironmentMissing(f"{path} was left by a process that is gone; {NOT_RUNNING}")
     endpoint = _first(data, _ENDPOINT_KEYS)
     if not endpoint:
         raise LocalEnvironmentMissing(f"{path}: no moto endpoint in the state file; {NOT_RUNNING}")

@@ -245,15 +245,22 @@ def _invokable_by_api(dep: Deployment, handler: str, source: str) -> bool:
 def _invoke_permissions(dep: Deployment) -> Outcome:
     stage = dep.stage_name
     sources = {h: _execute_api_arn(dep, f"{stage}/{key}") for key, h in C.ROUTES.items()}
-    sources["authorizer"] = _execute_api_arn(dep, "authorizers/x")
+    authorizers = _authorizer_ids(dep) or ["*"]
     missing = [h for h, source in sources.items() if not _invokable_by_api(dep, h, source)]
+    if not all(
+        _invokable_by_api(dep, "authorizer", _execute_api_arn(dep, f"authorizers/{a}"))
+        for a in authorizers
+    ):
+        missing.append("authorizer")
     if missing:
         return failed(
             "not invokable by this API: "
             + ", ".join(configuration(dep, h)["FunctionName"] for h in missing),
             "a resource policy letting apigateway.amazonaws.com invoke each function from this API",
         )
-    return passed(f"apigateway.amazonaws.com may invoke all {len(sources)} functions from this API")
+    return passed(
+        f"apigateway.amazonaws.com may invoke all {len(C.FUNCTIONS)} functions from this API"
+    )
 
 
 @check("api.management-permissions")

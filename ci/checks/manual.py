@@ -127,15 +127,20 @@ def _docs_notes(dep: Deployment) -> Outcome:
 
 
 # --- Rollback Plan -------------------------------------------------------------------------
+def deployment_failures(dep: Deployment) -> list[Result]:
+    """Failures of what was deployed (not of the repository's gates): these call for a rollback."""
+    return [r for r in failures(dep) if r.section in (*VERIFICATION_SECTIONS, "smoke")]
+
+
 def _no_rollback(dep: Deployment) -> Outcome | None:
-    if failures(dep):
+    if deployment_failures(dep):
         return None
     return skipped("verification found no failure: no rollback needed")
 
 
 @check("rollback.identify")
 def _identify(dep: Deployment) -> Outcome:
-    bad = failures(dep)
+    bad = deployment_failures(dep)
     if not bad:
         return skipped("verification found no failing component")
     return manual(

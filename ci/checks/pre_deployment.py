@@ -259,8 +259,10 @@ def _lint(dep: Deployment) -> Outcome:
     ruff = _tool(dep, "ruff")
     if ruff is None:
         return skipped("ruff not installed (run `make install`)")
-    code, out = _run([ruff, "check", "--quiet", "."], dep)
-    last = out.splitlines()[-1] if out else "no findings"
+    code, out = _run([ruff, "check", "--output-format", "concise", "--quiet", "."], dep)
+    findings = [line for line in out.splitlines() if re.match(r"^\S+:\d+:\d+: ", line)]
+    shown = "; ".join(findings[:3]) + (" …" if len(findings) > 3 else "")
+    last = f"{len(findings)} findings: {shown}" if findings else (out[-200:] or "no findings")
     return verdict(
         code == 0,
         f"ruff check: {last}",
@@ -275,11 +277,23 @@ def _format(dep: Deployment) -> Outcome:
     black = _tool(dep, "black")
     if black is None:
         return skipped("black not installed (run `make install`)")
-    code, out = _run([black, "--check", "--quiet", "."], dep)
-    files = [line for line in out.splitlines() if line.startswith("would reformat")]
+    code, out = _run([black, "--check", "."], dep)
+    files = [
+        line.removeprefix("would reformat ").replace(f"{dep.options.repo_root}/", "")
+        for line in out.splitlines()
+        if line.startswith("would reformat")
+    ]
     return verdict(
         code == 0,
-        "black --check: formatted" if code == 0 else "; ".join(files[:5]) or out[-300:],
+        (
+            "black --check: formatted"
+            if code == 0
+            else (
+                f"black would reformat {len(files)} file(s): {', '.join(files[:5])}"
+                if files
+                else out[-300:]
+            )
+        ),
         "black --check passes (nothing `make format` would change)",
     )
 

@@ -48,6 +48,10 @@ class Smoke:
         self._token: str | None = None
         self.session_id: str | None = None
         self.sockets: dict[str, ClientConnection] = {}
+        self._last_beat: dict[int, float] = {}
+        # The service refuses heartbeats closer together than 60 s / limit on one connection.
+        limit = dep.config.limits.heartbeat_limit_per_minute if dep.config else 10
+        self.beat_interval = 60.0 / limit + 0.25
         languages = dep.config.supported_languages if dep.config else ("en", "es")
         self.target = next((code for code in languages if code != "en"), "en")
 
@@ -87,7 +91,11 @@ class Smoke:
     def heartbeat(
         self, socket: ClientConnection, *types: str
     ) -> tuple[list[dict[str, Any]], float]:
+        wait = self._last_beat.get(id(socket), 0.0) + self.beat_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
         started = time.monotonic()
+        self._last_beat[id(socket)] = started
         socket.send(json.dumps({"action": "heartbeat"}))
         messages = self.expect(socket, *types)
         return messages, (time.monotonic() - started) * 1000

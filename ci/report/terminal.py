@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from ci.checklist import CATALOGUE
 from ci.model import Result, Status, Summary
@@ -15,9 +14,11 @@ STYLE = {
     Status.MANUAL: ("✋ manual", "yellow"),
     Status.SKIPPED: ("⏭ skip  ", "dim"),
 }
-_TITLES = {}
+_TITLES: dict[str, str] = {}
 for _item in CATALOGUE:
-    _TITLES.setdefault(_item.section, f"{_item.heading} > {_item.subheading}")
+    _TITLES.setdefault(_item.section, _item.heading)
+    if _item.heading == "Post-Deployment" or _item.heading == "Deployment":
+        _TITLES[_item.section] = f"{_item.heading} > {_item.subheading}"
 
 
 class TerminalReporter:
@@ -26,12 +27,17 @@ class TerminalReporter:
     def __init__(self, console: Console | None = None, verbose: bool = False) -> None:
         self.console = console or Console(highlight=False)
         self.verbose = verbose
+        self._subheading: str | None = None
 
     def section(self, section: str, count: int) -> None:
         self.console.rule(f"[bold]{escape(_TITLES.get(section, section))}[/] ({section}, {count})")
+        self._subheading = None
 
     def result(self, result: Result) -> None:
         label, style = STYLE[result.status]
+        if result.subheading != self._subheading and _TITLES[result.section] == result.heading:
+            self.console.print(f"[bold]{escape(result.subheading)}[/]")
+        self._subheading = result.subheading
         line = f"[{style}]{label}[/] {escape(result.text)} [dim]{result.id}[/]"
         self.console.print(line)
         detail = result.evidence
@@ -43,12 +49,16 @@ class TerminalReporter:
     def finish(self, results: list[Result], env: str, written: list[str]) -> None:
         failed = [r for r in results if r.status is Status.FAIL]
         if failed:
-            table = Table(title="Failed", show_lines=True, expand=True)
-            for column in ("check", "read", "expected", "see"):
-                table.add_column(column, overflow="fold")
-            for r in failed:
-                table.add_row(f"{r.id}\n{r.text}", r.evidence, r.expected, r.command)
-            self.console.print(table)
+            self.console.rule("[bold red]Failed[/]")
+        for r in failed:
+            self.console.print(f"[bold red]✘[/] {escape(r.text)} [dim]{r.id}[/]")
+            for label, value in (
+                ("read", r.evidence),
+                ("expected", r.expected),
+                ("see", r.command),
+            ):
+                if value:
+                    self.console.print(f"    [bold]{label}:[/] {escape(value)}")
         summary = Summary.of(results)
         style = "bold green" if summary.ok else "bold red"
         verdict = "PASSED" if summary.ok else "FAILED"
