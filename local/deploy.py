@@ -75,7 +75,9 @@ class Clients:
 def make_session(region: str) -> boto3.Session:
     """A session with dummy credentials: the emulator never sees a real one."""
     return boto3.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name=region
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 (the emulator's dummy credentials)
+        region_name=region,
     )
 
 
@@ -548,7 +550,7 @@ class _Deployment:
 
     def _stack_operation(self, logical_ids: set[str]) -> None:
         """Create or update the stack with these resources and every output they allow."""
-        known = {k: v for k, v in self.values.items()}
+        known = {**self._attribute_corrections(logical_ids), **self.values}
         resources = {}
         for logical_id in sorted(logical_ids):
             resource = copy.deepcopy(self.resources[logical_id])
@@ -579,6 +581,23 @@ class _Deployment:
         self.stack_exists = True
         self.outputs_added = set(outputs)
         self._read_physical_ids()
+
+    def _attribute_corrections(self, logical_ids: set[str]) -> dict[str, Values]:
+        """Attributes moto's CloudFormation reports unlike AWS, replaced by AWS's value.
+
+        ``Fn::GetAtt LogGroup.Arn`` is ``arn:…:log-group:NAME:*`` in AWS (so a policy on it covers
+        the group's log streams); moto gives it without ``:*``.
+        """
+        corrections: dict[str, Values] = {}
+        for logical_id in logical_ids:
+            resource = self.resources[logical_id]
+            name = resource.get("Properties", {}).get("LogGroupName")
+            if resource["Type"] == "AWS::Logs::LogGroup" and isinstance(name, str):
+                region, account = self.clients.region, self.account_id
+                corrections[logical_id] = {
+                    "Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"
+                }
+        return corrections
 
     def _submit(self, body: dict[str, Any], update: bool) -> None:
         cloudformation = self.clients("cloudformation")

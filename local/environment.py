@@ -20,14 +20,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from session_service import constants
-
 from local import cognito
 from local.deploy import Clients, deploy_stack, make_session
 from local.gateway import Gateway, GatewayConfig, Integration, Route
 from local.moto_server import MotoServer
 from local.runtime import FunctionRuntime, FunctionSpec
 from local.template import CLOUD_ASSEMBLY, STACK_NAME, load_template, synthesize
+from session_service import constants
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +162,7 @@ class LocalEnvironment:
         self._start_runtimes()
         self.gateway.routes = self._routes(api_id)
         self.gateway.ready = True
+        self.create_test_user()  # the default speaker
         if self._state_file is not None:
             self._write_state()
 
@@ -303,6 +303,10 @@ class LocalEnvironment:
             "userPoolId": self.user_pool.pool_id,
             "appClientId": self.user_pool.client_id,
             "outputs": self.outputs,
+            # Local throwaway credentials, for `python -m local.client token`.
+            "speakers": [
+                {"username": u.username, "password": u.password} for u in self._users.values()
+            ],
         }
 
     def _write_state(self) -> None:

@@ -125,6 +125,7 @@ class _Connection:
     authorizer: dict[str, Any] | None = None
     ws: ServerConnection | None = None
     server_close: tuple[int, str] | None = None  # why the gateway closed it, if it did
+    lost: bool = False  # test-only: dropped without $disconnect
 
 
 class HandshakeRefused(Exception):
@@ -384,7 +385,8 @@ class Gateway:
             pass
         finally:
             self._connections.pop(connection.connection_id, None)
-            await self._disconnect(connection)
+            if not connection.lost:
+                await self._disconnect(connection)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -530,6 +532,20 @@ class Gateway:
             "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
             "lastActiveAt": _iso(connection.last_active_at),
         }
+
+    def lose_connection(self, connection_id: str) -> bool:
+        """Test-only: drop a connection without calling ``$disconnect``.
+
+        API Gateway calls ``$disconnect`` on a best-effort basis; this is the case where the call
+        never comes, and the connection's items stay behind (a stale connection: 410 Gone).
+        """
+        connection = self._connections.pop(connection_id, None)
+        if connection is None or connection.ws is None or self._loop is None:
+            return False
+        connection.lost = True
+        ws = connection.ws
+        self._loop.call_soon_threadsafe(ws.transport.abort)
+        return True
 
     def delete_connection(self, connection_id: str) -> int:
         connection = self._connections.get(connection_id)

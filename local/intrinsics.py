@@ -60,12 +60,12 @@ def substitute(node: Any, known: Mapping[str, Mapping[str, Any]]) -> Any:
         return node
     if len(node) == 1:
         ((key, value),) = node.items()
-        if key == "Ref" and isinstance(value, str) and value in known:
+        if key == "Ref" and isinstance(value, str) and "Ref" in known.get(value, {}):
             return known[value]["Ref"]
         if key == "Fn::GetAtt":
             target, attribute = _get_att_parts(value)
-            if target in known:
-                return _attribute(known[target], target, attribute)
+            if attribute in known.get(target, {}):
+                return known[target][attribute]
         if key == "Fn::Sub":
             return {"Fn::Sub": _substitute_sub(value, known)}
     return {k: substitute(v, known) for k, v in node.items()}
@@ -78,12 +78,6 @@ def _get_att_parts(value: Any) -> tuple[str, str]:
     return target, attribute
 
 
-def _attribute(values: Mapping[str, Any], target: str, attribute: str) -> Any:
-    if attribute not in values:
-        raise IntrinsicError(f"Fn::GetAtt {target}.{attribute}: attribute not known")
-    return values[attribute]
-
-
 def _substitute_sub(value: Any, known: Mapping[str, Mapping[str, Any]]) -> Any:
     text, variables = (value, None) if isinstance(value, str) else (value[0], value[1])
 
@@ -92,12 +86,9 @@ def _substitute_sub(value: Any, known: Mapping[str, Mapping[str, Any]]) -> Any:
         if variables and name in variables:
             return match.group(0)
         target, _, attribute = name.partition(".")
-        if target not in known:
-            return match.group(0)
-        resolved = _attribute(known[target], target, attribute) if attribute else None
-        if not attribute:
-            resolved = known[target]["Ref"]
-        return str(resolved)
+        values = known.get(target, {})
+        key = attribute or "Ref"
+        return str(values[key]) if key in values else match.group(0)
 
     text = _SUB_VARIABLE.sub(replace, text)
     if variables is None:

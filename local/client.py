@@ -1,0 +1,146 @@
+"""A tiny client for the running local environment (reads ``.local/state.json``).
+
+    python -m local.client token                      # a fresh speaker token
+    python -m local.client speaker [--language en] [--tier standard]
+    python -m local.client listener SESSION_ID [--language es]
+
+It follows docs/protocol.md: the first heartbeat at once and then every 30 s, and on
+``connectionRefreshRequired`` a refresh (second socket, ``refreshConnection``, then the old one
+closes). Messages are printed as they arrive. Ctrl-C leaves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import urllib.parse
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from local.environment import read_state
+
+
+def _state() -> dict[str, Any]:
+    state = read_state()
+    if state is None:
+        sys.exit("no local environment running: start it with `make local`")
+    return state
+
+
+def fresh_token(state: dict[str, Any]) -> str:
+    speaker = state["speakers"][0]
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=state["motoEndpoint"],
+        region_name=state["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 (the emulator's dummy credentials)
+    )
+    result = cognito.initiate_auth(
+        ClientId=state["appClientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": speaker["username"], "PASSWORD": speaker["password"]},
+    )
+    return str(result["AuthenticationResult"]["IdToken"])
+
+
+def url(state: dict[str, Any], **query: str) -> str:
+    return f"{state['websocketEndpoint']}?{urllib.parse.urlencode(query)}"
+
+
+class Participant:
+    def __init__(self, state: dict[str, Any], query: dict[str, str], interval: float) -> None:
+        self.state = state
+        self.query = query
+        self.interval = interval
+        self.session_id = query.get("sessionId", "")
+        self.role = "speaker" if query["action"] == "createSession" else "listener"
+
+    async def run(self) -> None:
+        ws = await connect(url(self.state, **self.query))
+        while ws is not None:
+            ws = await self._serve(ws)
+
+    async def _serve(self, ws: ClientConnection) -> ClientConnection | None:
+        beat = asyncio.create_task(self._heartbeats(ws))
+        try:
+            async for raw in ws:
+                message = json.loads(raw)
+                print(json.dumps(message), flush=True)
+                self.session_id = message.get("sessionId", self.session_id)
+                if message.get("type") == "connectionRefreshRequired":
+                    return await self._refresh(ws)
+                if message.get("type") == "sessionEnded":
+                    return None
+        except ConnectionClosed as closed:
+            print(f"closed: {closed}", flush=True)
+        finally:
+            beat.cancel()
+        return None
+
+    async def _heartbeats(self, ws: ClientConnection) -> None:
+        while True:
+            await ws.send(json.dumps({"action": "heartbeat"}))
+            await asyncio.sleep(self.interval)
+
+    async def _refresh(self, old: ClientConnection) -> ClientConnection:
+        query = {"action": "refreshConnection", "sessionId": self.session_id, "role": self.role}
+        if self.role == "speaker":
+            query["token"] = fresh_token(self.state)
+        else:
+            query["targetLanguage"] = self.query["targetLanguage"]
+        new = await connect(url(self.state, **query))
+        await new.send(json.dumps({"action": "refreshConnection"}))
+        print(await new.recv(), flush=True)  # connectionRefreshComplete
+        await old.close()
+        return new
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m local.client")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("token", help="print a fresh speaker token")
+    speaker = sub.add_parser("speaker", help="create a session and keep it alive")
+    speaker.add_argument("--language", default="en")
+    speaker.add_argument("--tier", default="standard", choices=("standard", "premium"))
+    listener = sub.add_parser("listener", help="join a session")
+    listener.add_argument("session_id")
+    listener.add_argument("--language", default="es")
+    for parser in (speaker, listener):
+        parser.add_argument("--interval", type=float, default=30.0, help="heartbeat seconds")
+    args = p.parse_args(argv)
+    state = _state()
+    if args.command == "token":
+        print(fresh_token(state))
+        return 0
+    if args.command == "speaker":
+        query = {
+            "action": "createSession",
+            "sourceLanguage": args.language,
+            "qualityTier": args.tier,
+            "token": fresh_token(state),
+        }
+    else:
+        query = {
+            "action": "joinSession",
+            "sessionId": args.session_id,
+            "targetLanguage": args.language,
+        }
+    try:
+        asyncio.run(Participant(state, query, args.interval).run())
+    except InvalidStatus as refused:
+        print(f"refused: HTTP {refused.response.status_code}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

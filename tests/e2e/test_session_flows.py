@@ -1,0 +1,240 @@
+"""A session's life over real sockets: create, join, heartbeat, refresh, leave, stale cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from local.environment import LocalEnvironment
+from session_service import constants
+
+from .e2e_support import (
+    connection_item,
+    create_session,
+    eventually,
+    heartbeat,
+    join_session,
+    open_socket,
+    receive,
+    run,
+    session_item,
+)
+
+LANGUAGES = ("es", "fr", "de")
+
+
+def test_speaker_gets_session_created_then_ack_on_first_heartbeat(
+    local_env: LocalEnvironment, ip: str
+) -> None:
+    async def scenario() -> None:
+        ws = await open_socket(
+            local_env,
+            ip,
+            action="createSession",
+            sourceLanguage="en",
+            qualityTier="premium",
+            token=local_env.speaker_token(),
+        )
+        first = await heartbeat(ws)
+        assert [m["type"] for m in first] == ["sessionCreated", "heartbeatAck"]
+        created = first[0]
+        assert created["sourceLanguage"] == "en"
+        assert created["qualityTier"] == "premium"
+        assert created["expiresAt"] > time.time() + 3600
+        parts = created["sessionId"].split("-")
+        assert len(parts) == 3
+        assert 100 <= int(parts[2]) <= 999
+        # the welcome rides on the first heartbeat only
+        assert [m["type"] for m in await heartbeat(ws)] == ["heartbeatAck"]
+        item = session_item(local_env, created["sessionId"])
+        assert item["isActive"] == {"BOOL": True}
+        assert item["speakerConnectionId"]["S"] == created["connectionId"]
+        await ws.close()
+
+    run(scenario())
+
+
+def test_listeners_join_in_several_languages_and_are_indexed_by_language(
+    local_env: LocalEnvironment, ip: str
+) -> None:
+    async def scenario() -> None:
+        speaker, created = await create_session(local_env, ip)
+        session_id = created["sessionId"]
+        listeners = []
+        for language in LANGUAGES:
+            ws, joined = await join_session(local_env, ip, session_id, language)
+            assert joined["sessionId"] == session_id
+            assert joined["targetLanguage"] == language
+            assert joined["sourceLanguage"] == "en"
+            listeners.append(ws)
+        assert session_item(local_env, session_id)["listenerCount"] == {"N": str(len(LANGUAGES))}
+        # what the translation components query: the GSI by session and language
+        table = local_env.outputs[constants.OUTPUT_CONNECTIONS_TABLE]
+        for language in LANGUAGES:
+            found = local_env.client("dynamodb").query(
+                TableName=table,
+                IndexName=constants.CONNECTIONS_GSI_NAME,
+                KeyConditionExpression="sessionId = :s AND targetLanguage = :l",
+                ExpressionAttributeValues={":s": {"S": session_id}, ":l": {"S": language}},
+            )["Items"]
+            assert len(found) == 1
+        # a listener leaves: the count follows
+        await listeners.pop().close()
+        await eventually(
+            lambda: session_item(local_env, session_id)["listenerCount"]
+            == {"N": str(len(LANGUAGES) - 1)}
+        )
+        for ws in [*listeners, speaker]:
+            await ws.close()
+
+    run(scenario())
+
+
+def test_speaker_leaving_ends_the_session_for_every_listener(
+    local_env: LocalEnvironment, ip: str
+) -> None:
+    async def scenario() -> None:
+        speaker, created = await create_session(local_env, ip)
+        session_id = created["sessionId"]
+        listeners = [(await join_session(local_env, ip, session_id, lang))[0] for lang in LANGUAGES]
+        await speaker.close()
+        for ws in listeners:
+            ended = await receive(ws, "sessionEnded")
+            assert ended["sessionId"] == session_id
+            assert ended["reason"]
+        await eventually(lambda: session_item(local_env, session_id)["isActive"]["BOOL"] is False)
+        for ws in listeners:
+            await ws.close()
+
+    run(scenario())
+
+
+def test_stale_listener_is_skipped_and_removed_when_the_session_ends(
+    local_env: LocalEnvironment, ip: str
+) -> None:
+    """A listener whose socket vanished without $disconnect: posting to it answers 410."""
+
+    async def scenario() -> None:
+        speaker, created = await create_session(local_env, ip)
+        session_id = created["sessionId"]
+        _stale, stale_joined = await join_session(local_env, ip, session_id, "es")
+        live, _ = await join_session(local_env, ip, session_id, "fr")
+        assert local_env.gateway is not None
+        assert local_env.gateway.lose_connection(stale_joined["connectionId"])
+        assert connection_item(local_env, stale_joined["connectionId"])  # left behind
+        await speaker.close()
+        ended = await receive(live, "sessionEnded")
+        assert ended["sessionId"] == session_id
+        await eventually(lambda: not connection_item(local_env, stale_joined["connectionId"]))
+        await live.close()
+
+    run(scenario())
+
+
+def test_listener_refresh_swaps_sockets_without_count_drift(
+    local_env: LocalEnvironment, ip: str
+) -> None:
+    async def scenario() -> None:
+        speaker, created = await create_session(local_env, ip)
+        session_id = created["sessionId"]
+        old, _ = await join_session(local_env, ip, session_id, "es")
+        new = await open_socket(
+            local_env,
+            ip,
+            action="refreshConnection",
+            sessionId=session_id,
+            role="listener",
+            targetLanguage="es",
+        )
+        await new.send(json.dumps({"action": "refreshConnection"}))
+        done = await receive(new, "connectionRefreshComplete")
+        assert done["sessionId"] == session_id
+        assert done["role"] == "listener"
+        assert done["targetLanguage"] == "es"
+        await old.close()
+        await eventually(lambda: session_item(local_env, session_id)["listenerCount"] == {"N": "1"})
+        await asyncio.sleep(0.5)  # the old socket's $disconnect must not count twice
+        assert session_item(local_env, session_id)["listenerCount"] == {"N": "1"}
+        await speaker.close()
+        assert (await receive(new, "sessionEnded"))["sessionId"] == session_id
+        await new.close()
+
+    run(scenario())
+
+
+def test_speaker_refresh_keeps_the_session_alive(local_env: LocalEnvironment, ip: str) -> None:
+    async def scenario() -> None:
+        old, created = await create_session(local_env, ip)
+        session_id = created["sessionId"]
+        listener, _ = await join_session(local_env, ip, session_id, "de")
+        expires_before = int(session_item(local_env, session_id)["expiresAt"]["N"])
+        new = await open_socket(
+            local_env,
+            ip,
+            action="refreshConnection",
+            sessionId=session_id,
+            role="speaker",
+            token=local_env.speaker_token(),
+        )
+        await new.send(json.dumps({"action": "refreshConnection"}))
+        done = await receive(new, "connectionRefreshComplete")
+        assert done["role"] == "speaker"
+        await old.close()
+        await asyncio.sleep(1.0)
+        item = session_item(local_env, session_id)
+        assert item["isActive"] == {"BOOL": True}
+        assert int(item["expiresAt"]["N"]) >= expires_before
+        # the listener never heard of the old socket's close; the new one keeps the session
+        assert [m["type"] for m in await heartbeat(listener)] == ["heartbeatAck"]
+        assert [m["type"] for m in await heartbeat(new)] == ["heartbeatAck"]
+        await new.close()
+        assert (await receive(listener, "sessionEnded"))["sessionId"] == session_id
+        await listener.close()
+
+    run(scenario())
+
+
+@pytest.mark.timeout(150)
+def test_refresh_notice_arrives_after_refresh_minutes_and_the_refresh_completes(
+    local_env: LocalEnvironment, ip: str
+) -> None:
+    """CONNECTION_REFRESH_MINUTES is 1 here (test override): heartbeats past a minute bring
+    connectionRefreshRequired once, and the client refreshes as the notice says."""
+
+    async def scenario() -> None:
+        speaker, created = await create_session(local_env, ip)
+        session_id = created["sessionId"]
+        listener, _ = await join_session(local_env, ip, session_id, "es")
+        notices: dict[str, dict[str, object]] = {}
+        deadline = time.monotonic() + 80
+        while len(notices) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(2)
+            for role, ws in (("speaker", speaker), ("listener", listener)):
+                for message in await heartbeat(ws):
+                    if message["type"] == "connectionRefreshRequired":
+                        assert role not in notices, "notice sent twice"
+                        notices[role] = message
+        assert notices["speaker"]["sessionId"] == session_id
+        assert notices["speaker"]["role"] == "speaker"
+        assert notices["listener"]["role"] == "listener"
+        assert notices["listener"]["targetLanguage"] == "es"
+        new = await open_socket(
+            local_env,
+            ip,
+            action="refreshConnection",
+            sessionId=session_id,
+            role="speaker",
+            token=local_env.speaker_token(),
+        )
+        await new.send(json.dumps({"action": "refreshConnection"}))
+        await receive(new, "connectionRefreshComplete")
+        await speaker.close()
+        assert [m["type"] for m in await heartbeat(listener)] == ["heartbeatAck"]
+        await new.close()
+        await receive(listener, "sessionEnded")
+        await listener.close()
+
+    run(scenario(), timeout=140)
