@@ -48,6 +48,7 @@ class Smoke:
         self._token: str | None = None
         self.session_id: str | None = None
         self.sockets: dict[str, ClientConnection] = {}
+        self._opened = contextlib.ExitStack()  # websockets' connect() is a context manager
         self._last_beat: dict[int, float] = {}
         # The service refuses heartbeats closer together than 60 s / limit on one connection.
         limit = dep.config.limits.heartbeat_limit_per_minute if dep.config else 10
@@ -57,7 +58,9 @@ class Smoke:
 
     # --- sockets -----------------------------------------------------------------------
     def open(self, name: str, **params: str) -> ClientConnection:
-        socket = connect(f"{self.url}?{urlencode(params)}", open_timeout=TIMEOUT_S, close_timeout=2)
+        socket = self._opened.enter_context(
+            connect(f"{self.url}?{urlencode(params)}", open_timeout=TIMEOUT_S, close_timeout=2)
+        )
         self.sockets[name] = socket
         return socket
 
@@ -95,9 +98,10 @@ class Smoke:
         if wait > 0:
             time.sleep(wait)
         started = time.monotonic()
-        self._last_beat[id(socket)] = started
         socket.send(json.dumps({"action": "heartbeat"}))
         messages = self.expect(socket, *types)
+        # The service timed this heartbeat somewhere before its answer arrived: count from here.
+        self._last_beat[id(socket)] = time.monotonic()
         return messages, (time.monotonic() - started) * 1000
 
     # --- steps -------------------------------------------------------------------------
@@ -110,7 +114,9 @@ class Smoke:
             "targetLanguage": self.target,
         }
         try:
-            socket = connect(f"{self.url}?{urlencode(params)}", open_timeout=TIMEOUT_S)
+            socket = self._opened.enter_context(
+                connect(f"{self.url}?{urlencode(params)}", open_timeout=TIMEOUT_S)
+            )
         except InvalidStatus as err:
             status = err.response.status_code
             return (
@@ -256,6 +262,8 @@ class Smoke:
         for name in list(self.sockets):
             with contextlib.suppress(OSError, WebSocketException):
                 self.close(name)
+        with contextlib.suppress(OSError, WebSocketException):
+            self._opened.close()
         if not self.username:
             return ""
         try:
