@@ -32,35 +32,38 @@ def _dynamodb(*operations: str) -> tuple[str, ...]:
     return tuple(f"dynamodb:{operation}" for operation in operations)
 
 
+# Derived from the data layer's calls per handler (session_service.data.sessions / rate_limits,
+# logic.notifier) as of this writing; keep in step with them.
 HANDLER_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
-    # counts connection attempts per IP (one conditional UpdateItem)
+    # RateLimitStore.consume: per-IP connection attempts (one conditional UpdateItem)
     "authorizer": (Grant(RATE_LIMITS, _dynamodb("UpdateItem")),),
-    # create / join / refresh on $connect: conditional put of the session, listener count and
-    # active-sessions counters, connection items (in transactions)
+    # $connect: create_session (transaction: Put session + Put connection), add_listener and
+    # move_speaker (transaction: Put connection + Update session), get_session; rate limits and
+    # the active-sessions counter (UpdateItem)
     "connection": (
-        Grant(SESSIONS, _dynamodb("GetItem", "PutItem", "UpdateItem", "ConditionCheckItem")),
-        Grant(CONNECTIONS, _dynamodb("GetItem", "PutItem", "UpdateItem")),
+        Grant(SESSIONS, _dynamodb("GetItem", "PutItem", "UpdateItem")),
+        Grant(CONNECTIONS, _dynamodb("PutItem")),
         Grant(RATE_LIMITS, _dynamodb("UpdateItem")),
     ),
-    # liveness, welcome/refresh/warning messages, per-connection heartbeat limit
+    # record_heartbeat and mark_once (UpdateItem, ALL_OLD); welcome/refresh/warning messages
     "heartbeat": (
-        Grant(CONNECTIONS, _dynamodb("GetItem", "UpdateItem")),
-        Grant(SESSIONS, _dynamodb("GetItem")),
+        Grant(CONNECTIONS, _dynamodb("UpdateItem")),
         Grant(CONNECTIONS_API, ("POST",)),
     ),
-    # speaker leaves: end the session, tell every listener, delete its connection items;
-    # listener leaves: delete its item, decrement the count; active-sessions counter
+    # get_connection; remove_listener (transaction: Delete connection + Update session);
+    # end_session (transaction: Delete connection + Update session + Update active-sessions
+    # counter); listener_pages (Query on the GSI); delete_connections (BatchWriteItem);
+    # sessionEnded to every listener
     "disconnect": (
-        Grant(SESSIONS, _dynamodb("GetItem", "UpdateItem")),
+        Grant(SESSIONS, _dynamodb("UpdateItem")),
         Grant(CONNECTIONS, _dynamodb("GetItem", "DeleteItem", "BatchWriteItem")),
         Grant(CONNECTIONS_GSI, _dynamodb("Query")),
         Grant(RATE_LIMITS, _dynamodb("UpdateItem")),
-        Grant(CONNECTIONS_API, ("POST", "DELETE")),
+        Grant(CONNECTIONS_API, ("POST",)),
     ),
-    # completes a refresh on the new connection
+    # get_connection; connectionRefreshComplete to the caller
     "refresh": (
-        Grant(SESSIONS, _dynamodb("GetItem", "UpdateItem")),
-        Grant(CONNECTIONS, _dynamodb("GetItem", "UpdateItem")),
+        Grant(CONNECTIONS, _dynamodb("GetItem")),
         Grant(CONNECTIONS_API, ("POST",)),
     ),
 }

@@ -219,7 +219,7 @@ def test_lambda_functions_have_permissions_for_api_gateway_management_api(
     stage = synth.config.stage_name
     expected = {
         "HeartbeatHandlerRole": ["POST"],
-        "DisconnectHandlerRole": ["POST", "DELETE"],
+        "DisconnectHandlerRole": ["POST"],
         "RefreshHandlerRole": ["POST"],
         "ConnectionHandlerRole": [],
         "AuthorizerRole": [],
