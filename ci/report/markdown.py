@@ -46,10 +46,10 @@ def render(results: list[Result], env: str, title: str = "Deployment checklist")
     for result in results:
         if result.heading != heading:
             heading, subheading = result.heading, None
-            out += [f"## {heading}", ""]
+            out += ["", f"## {heading}", ""]
         if result.subheading != subheading:
             subheading = result.subheading
-            out += [f"### {subheading}", ""]
+            out += ["", f"### {subheading}", ""]
         out += _line(result)
     out.append("")
     return "\n".join(out)
