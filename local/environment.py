@@ -167,11 +167,16 @@ class LocalEnvironment:
             self._write_state()
 
     def stop(self) -> None:
+        started = time.monotonic()
         if self.gateway is not None:
             self.gateway.stop()
+            logger.debug("gateway stopped after %.1f s", time.monotonic() - started)
+        for runtime in self.runtimes.values():
+            runtime.signal_stop()  # all workers exit together
         for runtime in self.runtimes.values():
             runtime.close()
         self.runtimes.clear()
+        logger.debug("functions stopped after %.1f s", time.monotonic() - started)
         if self.moto.port is not None:
             try:
                 self.moto.reset()  # moto's state lives in this process; leave none behind
@@ -181,6 +186,7 @@ class LocalEnvironment:
             self.moto.port = None
         if self._state_file is not None:
             self._state_file.unlink(missing_ok=True)
+        logger.info("local environment stopped in %.1f s", time.monotonic() - started)
 
     # --- functions ------------------------------------------------------------------------------
     def function_environment(self, configuration: Mapping[str, Any]) -> dict[str, str]:

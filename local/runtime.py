@@ -147,14 +147,18 @@ class _Worker:
         return self.process.poll() is None
 
     def close(self, timeout: float = 5.0) -> None:
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            with contextlib.suppress(OSError):
-                self.process.stdin.close()
+        self.signal_stop()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
         self._log_thread.join(timeout=1)
+
+    def signal_stop(self) -> None:
+        """Close the worker's stdin: it finishes its call, if any, and exits."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
 
     def kill(self) -> None:
         if self.alive:
@@ -199,6 +203,7 @@ class FunctionRuntime:
         self._all: list[_Worker] = []
         self._cond = threading.Condition()
         self._closed = False
+        self._stopping: list[_Worker] = []
 
     def warm(self) -> None:
         """Start one execution environment now (cold start at startup, not on first call)."""
@@ -256,12 +261,19 @@ class FunctionRuntime:
         finally:
             self._release(worker)
 
-    def close(self) -> None:
+    def signal_stop(self) -> None:
+        """Stop taking calls and tell every worker to exit (without waiting)."""
         with self._cond:
             self._closed = True
-            workers = list(self._all)
+            self._stopping = list(self._all)
             self._all.clear()
             self._idle.clear()
             self._cond.notify_all()
-        for worker in workers:
+        for worker in self._stopping:
+            worker.signal_stop()
+
+    def close(self) -> None:
+        """Stop and wait for every worker to exit."""
+        self.signal_stop()
+        for worker in self._stopping:
             worker.close()
