@@ -205,10 +205,11 @@ ALARM_FUNCTION_ERRORS_TEMPLATE = "{handler}-function-errors"  # one per handler 
 
 
 def alarm_names(env: str) -> dict[str, str]:
-    """Alarm key -> alarm name in ``env``: three service alarms, then ``<handler>-function-errors``."""
+    """Alarm key -> alarm name in ``env``: the three service alarms, then one per function."""
     keys = [ALARM_SESSION_CREATION_LATENCY, ALARM_CONNECTION_ERRORS, ALARM_ACTIVE_SESSIONS]
     keys += [ALARM_FUNCTION_ERRORS_TEMPLATE.format(handler=handler) for handler in FUNCTIONS]
     return {key: ALARM_NAME_TEMPLATE.format(env=env, alarm=key) for key in keys}
+
 
 # --- Stack outputs (fixed ids, so ci/ and the local environment find the deployment) -------
 OUTPUT_WEBSOCKET_URL = "WebSocketUrl"
