@@ -147,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         env.start()
+    except KeyboardInterrupt:
+        return 130
     except Exception as exc:
         logger.error("the local environment did not start: %s", exc)
         return 1

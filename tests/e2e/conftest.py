@@ -32,12 +32,6 @@ HANDLER_OVERRIDES = {
 _addresses = itertools.count(2)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture(scope="package")
 def local_env() -> Iterator[LocalEnvironment]:
     env = LocalEnvironment(handler_env_overrides=HANDLER_OVERRIDES)

@@ -25,6 +25,8 @@ from .e2e_support import (
     session_item,
 )
 
+pytestmark = pytest.mark.e2e
+
 
 async def still_serving(env: LocalEnvironment, ip: str) -> None:
     """Another client, after the bad one, creates a session and gets its acks."""

@@ -23,6 +23,8 @@ from .e2e_support import (
     session_item,
 )
 
+pytestmark = pytest.mark.e2e
+
 LANGUAGES = ("es", "fr", "de")
 
 
