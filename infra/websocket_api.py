@@ -7,6 +7,7 @@ ApiGatewayV2). Logical ids are fixed and readable:
 - ``WebSocketApi`` (AWS::ApiGatewayV2::Api)
 - ``WebSocketAuthorizer`` (REQUEST, no identity source, on ``$connect``)
 - ``Integration<Route>`` / ``Route<Route>`` for Connect, Disconnect, Heartbeat, RefreshConnection
+  and Default (``$default``: messages that match no route get the service's ``error``)
 - ``WebSocketStage`` (auto-deployed, throttled, access-logged to ``WebSocketAccessLogs``)
 
 It is built in two steps, because the functions need the API's id for their callback URL and the
@@ -42,6 +43,7 @@ ROUTE_IDS: dict[str, str] = {
     "$disconnect": "Disconnect",
     "heartbeat": "Heartbeat",
     "refreshConnection": "RefreshConnection",
+    constants.DEFAULT_ROUTE: "Default",
 }
 # API Gateway accepts a WebSocket authorizer on $connect only; the identity it establishes
 # (requestContext.authorizer) rides on every later message of the connection.

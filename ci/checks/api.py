@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ci.checks import check
 from ci.checks.functions import configuration
 from ci.checks.iam import allows, role_statements
-from ci.model import Outcome, failed, passed, skipped
+from ci.model import Outcome, Status, failed, passed, skipped
 from ci.model import check as verdict
 from infra import permissions
 from session_service import constants as C
@@ -30,12 +30,22 @@ IDENTITY_SOURCE_NOTE = (
     "an identity source would make API Gateway answer 401 without calling the authorizer when "
     "the token is absent, locking out anonymous listeners"
 )
+# The routes the checklist names, each with its own line (api.route.<id>).
 _ROUTE_IDS = {
     "$connect": "connect",
     "$disconnect": "disconnect",
     "heartbeat": "heartbeat",
     "refreshConnection": "refresh",
 }
+# $default is not on the checklist: it is part of how messages are routed, so api.protocol
+# (the route selection) checks it. Every route of the stack is checked by one of the two.
+if set(C.ROUTES) != set(_ROUTE_IDS) | {C.DEFAULT_ROUTE}:
+    raise RuntimeError(f"routes without a check: {sorted(set(C.ROUTES) - set(_ROUTE_IDS))}")
+DEFAULT_NOTE = (
+    "messages that match no route go to $default, whose function answers with the protocol's "
+    "error message (INVALID_ACTION / INVALID_PARAMETERS); without it API Gateway answers "
+    '{"message":"Forbidden"}'
+)
 
 
 def api_id(dep: Deployment) -> str:
@@ -77,10 +87,19 @@ def _created(dep: Deployment) -> Outcome:
 def _protocol(dep: Deployment) -> Outcome:
     api = get_api(dep)
     protocol, selection = api.get("ProtocolType"), api.get("RouteSelectionExpression")
+    default = _route(dep, C.DEFAULT_ROUTE)
+    expected = (
+        f"protocol WEBSOCKET, route selection {C.ROUTE_SELECTION_EXPRESSION}, "
+        f"{C.DEFAULT_ROUTE} -> AWS_PROXY integration invoking the "
+        f"{C.ROUTES[C.DEFAULT_ROUTE]} function"
+    )
     return verdict(
-        protocol == "WEBSOCKET" and selection == C.ROUTE_SELECTION_EXPRESSION,
-        f"protocol {protocol}, route selection {selection}",
-        f"protocol WEBSOCKET, route selection {C.ROUTE_SELECTION_EXPRESSION}",
+        protocol == "WEBSOCKET"
+        and selection == C.ROUTE_SELECTION_EXPRESSION
+        and default.status is Status.PASS,
+        f"protocol {protocol}, route selection {selection}; {default.evidence}",
+        expected,
+        DEFAULT_NOTE,
     )
 
 
@@ -108,7 +127,7 @@ def _register_route(key: str) -> None:
     check(f"api.route.{_ROUTE_IDS[key]}")(lambda dep: _route(dep, key))
 
 
-for _key in C.ROUTES:
+for _key in _ROUTE_IDS:
     _register_route(_key)
 
 
@@ -244,9 +263,12 @@ def _invokable_by_api(dep: Deployment, handler: str, source: str) -> bool:
 @check("api.invoke-permissions")
 def _invoke_permissions(dep: Deployment) -> Outcome:
     stage = dep.stage_name
-    sources = {h: _execute_api_arn(dep, f"{stage}/{key}") for key, h in C.ROUTES.items()}
+    # One source per route: a function serving two routes ($default) must allow both.
+    sources = [(h, _execute_api_arn(dep, f"{stage}/{key}")) for key, h in C.ROUTES.items()]
     authorizers = _authorizer_ids(dep) or ["*"]
-    missing = [h for h, source in sources.items() if not _invokable_by_api(dep, h, source)]
+    missing = list(
+        dict.fromkeys(h for h, source in sources if not _invokable_by_api(dep, h, source))
+    )
     if not all(
         _invokable_by_api(dep, "authorizer", _execute_api_arn(dep, f"authorizers/{a}"))
         for a in authorizers

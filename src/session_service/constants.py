@@ -166,12 +166,20 @@ HANDLER_ENVIRONMENT: dict[str, tuple[str, ...]] = {
 # --- WebSocket API ------------------------------------------------------------------------
 API_NAME_TEMPLATE = "session-websocket-api-{env}"
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
+# API Gateway's route for messages that match no route (not JSON, no or an unknown action).
+DEFAULT_ROUTE = "$default"
 # route key -> handler that serves it
 ROUTES: dict[str, str] = {
     "$connect": "connection",
     "$disconnect": "disconnect",
     "heartbeat": "heartbeat",
     "refreshConnection": "refresh",
+    # Without $default, API Gateway itself answers an unmatched message with
+    # {"message":"Forbidden",...}; the protocol promises an `error` message instead
+    # (INVALID_PARAMETERS / INVALID_ACTION). The heartbeat function refuses every $default
+    # message before doing any work (handlers/_runtime.message_body), and is the cheapest
+    # function that already posts errors to the caller.
+    DEFAULT_ROUTE: "heartbeat",
 }
 AUTHORIZER_NAME = "session-authorizer"
 

@@ -1,8 +1,9 @@
 """Bad input over the wire: each gets its documented answer, and the server keeps serving.
 
 A refused ``$connect`` fails the handshake with the HTTP status of its error code (SPEC.md,
-"Errors"). Messages that match no route get API Gateway's own answer (the API has no
-``$default`` route), and an oversized frame closes the socket with 1009.
+"Errors"). Messages that match no route reach the ``$default`` route, whose function answers
+with the protocol's ``error`` message (INVALID_PARAMETERS / INVALID_ACTION), and an oversized
+frame closes the socket with 1009.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from local.environment import LocalEnvironment
 
 from .conftest import MAX_LISTENERS
 from .e2e_support import (
+    connection_item,
     create_session,
     handshake_status,
     heartbeat,
@@ -212,26 +214,37 @@ def test_joins_beyond_the_per_ip_limit_are_refused_with_429(
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "code"),
     [
-        "{not json",
-        '{"action": "launchMissiles"}',
-        '{"action": 42}',
-        '{"noAction": true}',
-        "[]",
-        "",
+        ("{not json", "INVALID_PARAMETERS"),
+        ("[]", "INVALID_PARAMETERS"),
+        ("", "INVALID_PARAMETERS"),
+        ('{"action": "launchMissiles"}', "INVALID_ACTION"),
+        ('{"action": 42}', "INVALID_ACTION"),
+        ('{"noAction": true}', "INVALID_ACTION"),
     ],
 )
-def test_message_matching_no_route_gets_api_gateway_forbidden_and_the_socket_stays(
-    local_env: LocalEnvironment, ip: str, body: str
+def test_message_matching_no_route_gets_the_documented_error_and_the_socket_stays(
+    local_env: LocalEnvironment, ip: str, body: str, code: str
 ) -> None:
+    """$default: the protocol's error message, not API Gateway's "Forbidden"; the connection's
+    item is left as it was (no heartbeat recorded), and the socket and its session carry on."""
+
     async def scenario() -> None:
         ws, created = await create_session(local_env, ip)
+        listener, _ = await join_session(local_env, ip, created["sessionId"], "es")
+        before = connection_item(local_env, created["connectionId"])
         await ws.send(body)
         reply = json.loads(await ws.recv())
-        assert reply["message"] == "Forbidden"
-        assert reply["connectionId"] == created["connectionId"]
+        assert reply["type"] == "error", reply
+        assert reply["code"] == code
+        assert reply["message"]
+        if code == "INVALID_ACTION":
+            assert reply["details"]["expected"] == ["heartbeat", "refreshConnection"]
+        assert connection_item(local_env, created["connectionId"]) == before
         assert [m["type"] for m in await heartbeat(ws)] == ["heartbeatAck"]
+        assert [m["type"] for m in await heartbeat(listener)] == ["heartbeatAck"]
+        await listener.close()
         await ws.close()
 
     run(scenario())

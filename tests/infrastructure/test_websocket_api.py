@@ -17,6 +17,7 @@ ROUTE_FUNCTIONS = {
     "$disconnect": "DisconnectHandlerFunction",
     "heartbeat": "HeartbeatHandlerFunction",
     "refreshConnection": "RefreshHandlerFunction",
+    "$default": "HeartbeatHandlerFunction",
 }
 
 
@@ -87,6 +88,19 @@ def test_refresh_connection_route_configured(synth: Synthesized) -> None:
     assert_route_invokes(synth, "refreshConnection")
 
 
+def test_default_route_sends_unmatched_messages_to_the_heartbeat_function_unauthorized(
+    synth: Synthesized,
+) -> None:
+    """Messages that match no route (not JSON, no or an unknown action) reach $default, whose
+    function answers with the protocol's error message instead of API Gateway's "Forbidden".
+    Like every route but $connect it carries no authorizer (API Gateway accepts none there)."""
+    properties = assert_route_invokes(synth, "$default")
+    assert properties["AuthorizationType"] == "NONE"
+    assert "AuthorizerId" not in properties
+    # its own integration, not the heartbeat route's: the routes stay independent
+    assert properties["Target"] != route(synth, "heartbeat")["Target"]
+
+
 def test_routes_are_exactly_the_shared_routes(synth: Synthesized) -> None:
     keys = {
         r["Properties"]["RouteKey"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()
@@ -123,7 +137,7 @@ def test_authorizer_attached_to_refresh_connection_route_by_connect_identity(
     refresh = route(synth, "refreshConnection")
     assert refresh["AuthorizationType"] == "NONE"
     assert "AuthorizerId" not in refresh
-    for route_key in ("$disconnect", "heartbeat"):
+    for route_key in ("$disconnect", "heartbeat", "$default"):
         assert "AuthorizerId" not in route(synth, route_key)
     assert route(synth, "$connect")["AuthorizerId"] == {"Ref": "WebSocketAuthorizer"}
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from session_service.handlers import heartbeat
+
 from .conftest import App
 
 
@@ -134,3 +138,43 @@ def test_heartbeat_to_a_gone_connection_is_handled_without_error(app: App) -> No
     assert app.management.gone_attempts == ["spk-1"]
     # the item stays for its $disconnect, which does the counted cleanup
     assert app.connection("spk-1") is not None
+
+
+def default_route_message(app: App, cid: str, body: str) -> dict:
+    """A message API Gateway found no route for: it goes to $default (the heartbeat function)."""
+    event = {"body": body, "requestContext": {"routeKey": "$default", **app.context(cid)}}
+    return heartbeat.handler(event, None, app.services["heartbeat"])
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ('{"action":"teleport"}', "INVALID_ACTION"),
+        ('{"action":42}', "INVALID_ACTION"),
+        ('{"noAction":true}', "INVALID_ACTION"),
+        # never treated as a heartbeat on $default, whatever the body says
+        ('{"action":"heartbeat"}', "INVALID_ACTION"),
+        ("{not json", "INVALID_PARAMETERS"),
+        ("[]", "INVALID_PARAMETERS"),
+        ("", "INVALID_PARAMETERS"),
+    ],
+)
+def test_default_route_refuses_the_message_and_writes_nothing(
+    app: App, body: str, code: str
+) -> None:
+    app.create("spk-1")
+    before = app.connection("spk-1")
+    app.counter.reset()
+    assert default_route_message(app, "spk-1", body) == {"statusCode": 200}
+    [error] = app.management.messages("spk-1")
+    assert error["type"] == "error"
+    assert error["code"] == code
+    if code == "INVALID_ACTION":
+        assert error["details"]["expected"] == ["heartbeat", "refreshConnection"]
+    # no DynamoDB request at all: no heartbeat recorded, no welcome consumed
+    assert app.counter.operations == []
+    assert app.connection("spk-1") == before
+    # the first real heartbeat still brings the welcome
+    app.heartbeat("spk-1")
+    assert app.management.types("spk-1")[1:] == ["sessionCreated", "heartbeatAck"]
+

@@ -6,6 +6,9 @@ place where a :class:`ServiceError` becomes an answer.
 - message routes (heartbeat, refreshConnection): the ``error`` message is posted to the caller
   and the handler returns ``{"statusCode": 200}``. API Gateway sends nothing from a route's
   return value unless a route response is configured, so the post is how the client learns.
+- ``$default`` (messages that match no route: malformed JSON, no or an unknown action) reaches the
+  heartbeat function; :func:`message_body` refuses it (``INVALID_PARAMETERS`` for a body that is
+  not a JSON object, else ``INVALID_ACTION``) before any work, so nothing is written.
 """
 
 from __future__ import annotations
@@ -102,9 +105,43 @@ def caller(event: Any) -> Caller:
     )
 
 
+# The actions a client may send on an open socket (the message routes).
+MESSAGE_ACTIONS = tuple(key for key in c.ROUTES if not key.startswith("$"))
+
+
 def message_body(event: Any, route: str) -> dict[str, Any]:
-    """The JSON object a client sent on a message route; its action must be ``route``."""
+    """The JSON object a client sent on a message route; its action must be ``route``.
+
+    A message API Gateway routed to ``$default`` (``requestContext.routeKey``) matched no
+    route: it is refused whatever its action says, so a handler serving ``$default`` never
+    does the work of its own route.
+    """
     event = _mapping(event)
+    route_key = _mapping(event.get("requestContext")).get("routeKey")
+    if route_key == c.DEFAULT_ROUTE:
+        data = _json_object(event, MESSAGE_ACTIONS[0])
+        raise InvalidAction(
+            f"unknown action {_shown(data.get('action'))!r}; expected one of "
+            + ", ".join(MESSAGE_ACTIONS),
+            {"expected": list(MESSAGE_ACTIONS)},
+        )
+    data = _json_object(event, route)
+    action = data.get("action")
+    if action != route:
+        raise InvalidAction(
+            f"action {_shown(action)!r} is not handled here; expected {route!r}",
+            {"expected": route},
+        )
+    return data
+
+
+def _shown(action: Any) -> Any:
+    """An action as it may appear in an error message (strings cut short, no other values)."""
+    return action[:40] if isinstance(action, str) else action if action is None else "?"
+
+
+def _json_object(event: Mapping[str, Any], route: str) -> dict[str, Any]:
+    """The message body as a JSON object, or :class:`InvalidParameters`."""
     body = event.get("body")
     if isinstance(body, str) and _as_bool(event.get("isBase64Encoded")):
         try:
@@ -118,13 +155,6 @@ def message_body(event: Any, route: str) -> dict[str, Any]:
         data = None
     if not isinstance(data, dict):
         raise InvalidParameters(f"the message is not {expected}", {"expected": expected})
-    action = data.get("action")
-    if action != route:
-        shown = action[:40] if isinstance(action, str) else action if action is None else "?"
-        raise InvalidAction(
-            f"action {shown!r} is not handled here; expected {route!r}",
-            {"expected": route},
-        )
     return data
 
 
@@ -176,7 +206,8 @@ def answer_message(
     clock: Clock,
 ) -> dict[str, Any]:
     who = caller(event)
-    _log_context(who, route, context)
+    route_key = _mapping(_mapping(event).get("requestContext")).get("routeKey")
+    _log_context(who, c.DEFAULT_ROUTE if route_key == c.DEFAULT_ROUTE else route, context)
     try:
         if not who.connection_id:
             raise InvalidParameters("the request carries no connection id")
