@@ -75,8 +75,9 @@ class HeartbeatSettings:
     sessions_table: str
     connections_table: str
     callback_url: str
-    connection_refresh_minutes: int
-    connection_warning_minutes: int
+    # Fractions allowed (tests shorten them to seconds); deployments configure whole minutes.
+    connection_refresh_minutes: float
+    connection_warning_minutes: float
     session_duration_minutes: int
     heartbeat_limit_per_minute: int
 
@@ -142,6 +143,19 @@ class _Reader:
         except ValueError:
             raise ConfigurationError(name, expected, value) from None
         if not low <= number <= high:
+            raise ConfigurationError(name, expected, value)
+        return number
+
+    def minutes(self, name: str, high: int) -> float:
+        """A positive number of minutes up to ``high``; fractions allowed (0.05 is 3 s)."""
+        expected = f"a number of minutes above 0 and at most {high}, e.g. 100 or 0.5"
+        value = self.raw(name, expected)
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigurationError(name, expected, value) from None
+        # NaN and infinity fail this comparison too.
+        if not 0 < number <= high:
             raise ConfigurationError(name, expected, value)
         return number
 
@@ -224,8 +238,8 @@ def _heartbeat(env: _Reader) -> HeartbeatSettings:
         sessions_table=env.table(c.ENV_SESSIONS_TABLE),
         connections_table=env.table(c.ENV_CONNECTIONS_TABLE),
         callback_url=env.url(c.ENV_CALLBACK_URL),
-        connection_refresh_minutes=env.integer(c.ENV_CONNECTION_REFRESH_MINUTES, 1, limit),
-        connection_warning_minutes=env.integer(c.ENV_CONNECTION_WARNING_MINUTES, 1, limit),
+        connection_refresh_minutes=env.minutes(c.ENV_CONNECTION_REFRESH_MINUTES, limit),
+        connection_warning_minutes=env.minutes(c.ENV_CONNECTION_WARNING_MINUTES, limit),
         session_duration_minutes=env.integer(c.ENV_SESSION_DURATION_MINUTES, 1, 24 * 60),
         heartbeat_limit_per_minute=env.integer(c.ENV_HEARTBEAT_LIMIT_PER_MINUTE, 1, 600),
     )
@@ -233,8 +247,8 @@ def _heartbeat(env: _Reader) -> HeartbeatSettings:
         raise ConfigurationError(
             c.ENV_CONNECTION_WARNING_MINUTES,
             f"more than {c.ENV_CONNECTION_REFRESH_MINUTES} "
-            f"({settings.connection_refresh_minutes}): the warning follows the refresh notice",
-            str(settings.connection_warning_minutes),
+            f"({settings.connection_refresh_minutes:g}): the warning follows the refresh notice",
+            f"{settings.connection_warning_minutes:g}",
         )
     return settings
 

@@ -21,12 +21,17 @@ if _ROOT not in sys.path:  # ``local`` is a top-level package at the repository 
 from local.environment import LocalEnvironment  # noqa: E402
 
 # Test-only overrides of the handlers' settings (see LocalEnvironment): a small session cap so
-# that "full" is reachable, the refresh notice after 1 minute instead of 100, and heartbeats
-# allowed 0.1 s apart instead of 6 s so that tests need not wait between them.
+# that "full" is reachable, the refresh notice after 12 s instead of 100 minutes and the warning
+# after 15 s instead of 105 minutes, and heartbeats allowed 0.1 s apart instead of 6 s so that
+# tests need not wait between them. The notices come late enough that the other tests' sockets
+# (a few seconds old at most) never see one.
 MAX_LISTENERS = 4
+REFRESH_NOTICE_S = 12
+WARNING_NOTICE_S = 15
 HANDLER_OVERRIDES = {
     "MAX_LISTENERS_PER_SESSION": str(MAX_LISTENERS),
-    "CONNECTION_REFRESH_MINUTES": "1",
+    "CONNECTION_REFRESH_MINUTES": f"{REFRESH_NOTICE_S / 60:g}",
+    "CONNECTION_WARNING_MINUTES": f"{WARNING_NOTICE_S / 60:g}",
     "HEARTBEAT_LIMIT_PER_MINUTE": "600",
 }
 _addresses = itertools.count(2)

@@ -7,10 +7,12 @@ import json
 import time
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 
 from local.environment import LocalEnvironment
 from session_service import constants
 
+from .conftest import REFRESH_NOTICE_S, WARNING_NOTICE_S
 from .e2e_support import (
     connection_item,
     create_session,
@@ -199,30 +201,50 @@ def test_speaker_refresh_keeps_the_session_alive(local_env: LocalEnvironment, ip
     run(scenario())
 
 
-@pytest.mark.timeout(150)
-def test_refresh_notice_arrives_after_refresh_minutes_and_the_refresh_completes(
+async def _beat_until(
+    sockets: dict[str, ClientConnection], kind: str, deadline_s: float
+) -> dict[str, tuple[float, dict[str, object]]]:
+    """Heartbeat every socket about twice a second until each got a ``kind`` message; per
+    socket, when (monotonic) and what. Fails if one comes twice or not before the deadline."""
+    got: dict[str, tuple[float, dict[str, object]]] = {}
+    deadline = time.monotonic() + deadline_s
+    while len(got) < len(sockets):
+        assert time.monotonic() < deadline, f"no {kind} for {sorted(set(sockets) - set(got))}"
+        await asyncio.sleep(0.5)
+        for name, ws in sockets.items():
+            for message in await heartbeat(ws):
+                if message["type"] == kind:
+                    assert name not in got, f"{kind} sent twice to {name}"
+                    got[name] = (time.monotonic(), message)
+    return got
+
+
+@pytest.mark.timeout(90)
+def test_refresh_notice_and_warning_arrive_at_their_minutes_and_the_refresh_completes(
     local_env: LocalEnvironment, ip: str
 ) -> None:
-    """CONNECTION_REFRESH_MINUTES is 1 here (test override): heartbeats past a minute bring
-    connectionRefreshRequired once, and the client refreshes as the notice says."""
+    """CONNECTION_REFRESH_MINUTES / CONNECTION_WARNING_MINUTES are 0.2 / 0.25 here (test
+    overrides, 12 s / 15 s): heartbeats past them bring connectionRefreshRequired, then
+    connectionWarning, each once per socket; the client refreshes as the notice says, and the
+    new socket is not warned."""
 
     async def scenario() -> None:
+        opened = time.monotonic()
         speaker, created = await create_session(local_env, ip)
         session_id = created["sessionId"]
         listener, _ = await join_session(local_env, ip, session_id, "es")
-        notices: dict[str, dict[str, object]] = {}
-        deadline = time.monotonic() + 80
-        while len(notices) < 2 and time.monotonic() < deadline:
-            await asyncio.sleep(2)
-            for role, ws in (("speaker", speaker), ("listener", listener)):
-                for message in await heartbeat(ws):
-                    if message["type"] == "connectionRefreshRequired":
-                        assert role not in notices, "notice sent twice"
-                        notices[role] = message
-        assert notices["speaker"]["sessionId"] == session_id
-        assert notices["speaker"]["role"] == "speaker"
-        assert notices["listener"]["role"] == "listener"
-        assert notices["listener"]["targetLanguage"] == "es"
+        sockets = {"speaker": speaker, "listener": listener}
+
+        notices = await _beat_until(sockets, "connectionRefreshRequired", 40)
+        for at, _ in notices.values():
+            assert at - opened >= REFRESH_NOTICE_S - 0.5, "notice before its minutes"
+        assert notices["speaker"][1]["sessionId"] == session_id
+        assert notices["speaker"][1]["role"] == "speaker"
+        assert "targetLanguage" not in notices["speaker"][1]
+        assert notices["listener"][1]["role"] == "listener"
+        assert notices["listener"][1]["targetLanguage"] == "es"
+
+        # the speaker refreshes; the listener does not, and is warned
         new = await open_socket(
             local_env,
             ip,
@@ -234,9 +256,18 @@ def test_refresh_notice_arrives_after_refresh_minutes_and_the_refresh_completes(
         await new.send(json.dumps({"action": "refreshConnection"}))
         await receive(new, "connectionRefreshComplete")
         await speaker.close()
+
+        [(at, warning)] = (
+            await _beat_until({"listener": listener}, "connectionWarning", 30)
+        ).values()
+        assert at - opened >= WARNING_NOTICE_S - 0.5, "warning before its minutes"
+        # API Gateway's 2 hours, less the (seconds-long) age of the socket, in whole minutes
+        assert warning["remainingMinutes"] == 119
+        # once only; the refreshed socket is young and hears of neither notice
         assert [m["type"] for m in await heartbeat(listener)] == ["heartbeatAck"]
+        assert [m["type"] for m in await heartbeat(new)] == ["heartbeatAck"]
         await new.close()
         await receive(listener, "sessionEnded")
         await listener.close()
 
-    run(scenario(), timeout=140)
+    run(scenario(), timeout=80)

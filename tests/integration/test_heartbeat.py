@@ -178,3 +178,29 @@ def test_default_route_refuses_the_message_and_writes_nothing(
     app.heartbeat("spk-1")
     assert app.management.types("spk-1")[1:] == ["sessionCreated", "heartbeatAck"]
 
+
+def test_fractional_notice_minutes_send_the_notices_after_seconds(make_app) -> None:
+    app = make_app(
+        CONNECTION_REFRESH_MINUTES="0.05",
+        CONNECTION_WARNING_MINUTES="0.1",
+        HEARTBEAT_LIMIT_PER_MINUTE="600",
+    )
+    session_id = app.create("spk-1")
+    app.heartbeat("spk-1")
+    app.clock.advance(2.9)
+    app.heartbeat("spk-1")
+    assert app.management.types("spk-1")[-1] == "heartbeatAck"
+    app.clock.advance(0.2)  # 3.1 s: past 0.05 minutes
+    app.heartbeat("spk-1")
+    notice = app.management.messages("spk-1")[-1]
+    assert notice["type"] == "connectionRefreshRequired"
+    assert notice["sessionId"] == session_id
+    app.clock.advance(3)  # 6.1 s: past 0.1 minutes
+    app.heartbeat("spk-1")
+    warning = app.management.messages("spk-1")[-1]
+    assert warning["type"] == "connectionWarning"
+    assert warning["remainingMinutes"] == 119  # of API Gateway's 120
+    app.clock.advance(3)
+    app.heartbeat("spk-1")
+    assert app.management.types("spk-1").count("connectionRefreshRequired") == 1
+    assert app.management.types("spk-1").count("connectionWarning") == 1

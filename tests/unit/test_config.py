@@ -98,3 +98,56 @@ def test_authorizer_derives_issuer_and_jwks_url_from_region_and_pool(base_env) -
 def test_unknown_handler_name_is_refused(base_env) -> None:
     with pytest.raises(ValueError, match="unknown handler"):
         load_settings("websocket", base_env)
+
+
+@pytest.mark.parametrize(
+    ("refresh", "warning", "parsed"),
+    [
+        ("100", "105", (100.0, 105.0)),
+        ("0.05", "0.1", (0.05, 0.1)),
+        (" 1.5 ", "2", (1.5, 2.0)),
+        ("0.5", "119", (0.5, 119.0)),
+    ],
+)
+def test_notice_minutes_accept_positive_fractions(
+    refresh: str, warning: str, parsed: tuple[float, float], base_env
+) -> None:
+    environ = {
+        **base_env,
+        "CONNECTION_REFRESH_MINUTES": refresh,
+        "CONNECTION_WARNING_MINUTES": warning,
+    }
+    settings = load_settings("heartbeat", environ)
+    assert isinstance(settings, HeartbeatSettings)
+    assert (settings.connection_refresh_minutes, settings.connection_warning_minutes) == parsed
+
+
+@pytest.mark.parametrize("name", ["CONNECTION_REFRESH_MINUTES", "CONNECTION_WARNING_MINUTES"])
+@pytest.mark.parametrize("value", ["0", "0.0", "-1", "-0.05", "soon", "1 min", "nan", "inf", "120"])
+def test_notice_minutes_refuse_non_positive_non_numeric_and_too_late_values(
+    name: str, value: str, base_env
+) -> None:
+    environ = {**base_env, name: value}
+    if name == "CONNECTION_REFRESH_MINUTES":  # keep the warning after a valid refresh
+        environ["CONNECTION_WARNING_MINUTES"] = "119"
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings("heartbeat", environ)
+    assert raised.value.variable == name
+    assert "above 0 and at most 119" in str(raised.value)
+    assert repr(value) in str(raised.value)
+
+
+def test_fractional_warning_must_still_follow_the_refresh_notice(base_env) -> None:
+    environ = {**base_env, "CONNECTION_REFRESH_MINUTES": "0.1", "CONNECTION_WARNING_MINUTES": "0.1"}
+    with pytest.raises(ConfigurationError, match=r"more than CONNECTION_REFRESH_MINUTES \(0\.1\)"):
+        load_settings("heartbeat", environ)
+    environ["CONNECTION_WARNING_MINUTES"] = "0.15"
+    settings = load_settings("heartbeat", environ)
+    assert isinstance(settings, HeartbeatSettings)
+    assert settings.connection_warning_minutes == 0.15
+
+
+@pytest.mark.parametrize("name", ["SESSION_DURATION_MINUTES", "CONNECTION_TTL_MINUTES"])
+def test_durations_that_become_epoch_second_ttls_stay_whole_minutes(name: str, base_env) -> None:
+    with pytest.raises(ConfigurationError, match=f"{name} is '0.5'; expected a whole number"):
+        load_settings("connection", {**base_env, name: "0.5"})
