@@ -1,10 +1,15 @@
-"""Fixtures for the ci/ tests: an in-process moto with a correct deployment of an environment."""
+"""Fixtures for the ci/ tests: the real stack of an environment deployed into in-process moto.
+
+Each environment is synthesized at most once per test session (``synthesized``); each test that
+asks for ``aws(env)`` gets a fresh ``mock_aws`` with that synthesized stack deployed into it, as
+the environment's account, so a test may break the deployment without touching another's.
+moto's state is process-wide: one deployment per test, and no moto server in the same test.
+"""
 
 from __future__ import annotations
 
 import sys
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +20,28 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from ci_fakes import FakeDeployment, deploy  # noqa: E402
+from real_stack import DeployedStack, Synthesized, deploy, synthesize  # noqa: E402
 
 from ci.deployment import Deployment, Options  # noqa: E402
-from infra.config import ConfigWarning, load_config  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthesized]:
+    """env -> its synthesized stack; each environment is synthesized at most once."""
+    cache: dict[str, Synthesized] = {}
+
+    def get(env: str) -> Synthesized:
+        if env not in cache:
+            cache[env] = synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}"))
+        return cache[env]
+
+    return get
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], FakeDeployment]:
+def aws(
+    monkeypatch: pytest.MonkeyPatch, synthesized: Callable[[str], Synthesized]
+) -> Iterator[Callable[[str], DeployedStack]]:
     """Start moto as the environment's account; return a function deploying an environment."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(name, raising=False)
@@ -31,17 +50,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], FakeDeployment]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     mocks: list[object] = []
 
-    def start(env: str) -> FakeDeployment:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConfigWarning)
-            account = load_config(env).account
-        monkeypatch.setenv("MOTO_ACCOUNT_ID", account)
+    def start(env: str) -> DeployedStack:
+        if mocks:
+            raise RuntimeError("one deployment per test: moto's state is process-wide")
+        stack = synthesized(env)  # before the mock starts: synthesis needs no AWS
+        monkeypatch.setenv("MOTO_ACCOUNT_ID", stack.config.account)
         mock = mock_aws()
         mock.start()
         mocks.append(mock)
-        return deploy(env)
+        return deploy(stack)
 
-    yield start  # type: ignore[misc]
+    yield start
     for mock in mocks:
         mock.stop()  # type: ignore[attr-defined]
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ci_fakes import AUTOMATIC_SECTIONS
+from real_stack import AUTOMATIC_SECTIONS
 
 from ci import verify
 from ci.checks import REGISTRY, load_all
