@@ -33,7 +33,7 @@ from bench.stats import merge
 from bench.targets import evaluate, load_targets
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_LEVELS = "1x5,5x10,10x20,25x40,50x40"
+DEFAULT_LEVELS = "1x10,10x20,50x40"
 
 
 def parse_levels(text: str) -> list[tuple[int, int]]:
@@ -65,21 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--env", default="local", help="environment: targets, config, stack")
     parser.add_argument("--region", default=None, help="AWS region (default: the env's config)")
     parser.add_argument("--levels", type=parse_levels, default=None, help="e.g. 1x5,10x20,50x40")
-    parser.add_argument("--heartbeats", type=int, default=2, help="heartbeats after the first")
+    parser.add_argument("--heartbeats", type=int, default=1, help="heartbeats after the first")
     parser.add_argument(
         "--heartbeat-interval",
         type=float,
         default=None,
         help="seconds (default: just above the minimum the env's heartbeatLimitPerMinute allows)",
     )
+    parser.add_argument(
+        "--heartbeat-spread",
+        type=float,
+        default=None,
+        help="seconds over which connections' heartbeats are spread (default: the interval)",
+    )
     parser.add_argument("--refresh-share", type=float, default=0.2)
     parser.add_argument("--early-leave-share", type=float, default=0.25)
-    parser.add_argument("--concurrency", type=int, default=100, help="handshakes in flight")
+    parser.add_argument("--concurrency", type=int, default=16, help="handshakes in flight")
     parser.add_argument("--op-timeout", type=float, default=30.0, help="seconds per wait")
-    parser.add_argument("--level-deadline", type=float, default=240.0, help="seconds per level")
+    parser.add_argument("--level-deadline", type=float, default=600.0, help="seconds per level")
     parser.add_argument("--rounds", type=int, default=3, help="deployed stage: rounds")
     parser.add_argument("--round-gap", type=float, default=61.0, help="seconds between rounds")
-    parser.add_argument("--cold-start-reps", type=int, default=7)
+    parser.add_argument("--cold-start-reps", type=int, default=5)
     parser.add_argument("--no-cold-start", action="store_true")
     parser.add_argument("--no-request-count", action="store_true")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
@@ -106,6 +112,7 @@ def plan_from_args(args: argparse.Namespace, sessions: int, listeners: int) -> L
         listeners_per_session=listeners,
         heartbeats=args.heartbeats,
         heartbeat_interval_s=heartbeat_interval(args),
+        heartbeat_spread_s=args.heartbeat_spread,
         refresh_share=args.refresh_share,
         early_leave_share=args.early_leave_share,
         concurrency=args.concurrency,
@@ -187,6 +194,7 @@ def base_results(title: str, argv: list[str] | None, target: dict[str, Any]) -> 
         "command": command_line(argv),
         "createdAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine.describe(),
+        "loadAverageAtStart": machine.load_average(),
         "target": target,
         "notes": [],
         "levels": [],
@@ -194,6 +202,7 @@ def base_results(title: str, argv: list[str] | None, target: dict[str, Any]) -> 
 
 
 def write_all(results: dict[str, Any], out: Path, summary: Path | None) -> None:
+    results["loadAverageAtEnd"] = machine.load_average()
     report.write_json(results, out / "results.json")
     report.write_markdown(results, out / "results.md")
     report.write_plot(results, out / "latency.png")

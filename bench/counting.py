@@ -126,6 +126,91 @@ class ManagementLogCounter(logging.Handler):
             return sum(self.counts.values())
 
 
+class MotoLogCounter(logging.Handler):
+    """Counts the requests moto's server logs (werkzeug, one INFO line per request) and the
+    requests it failed on (``Error on request``, an emulator fault the SDK retries).
+
+    Cheap enough to run during every measured level; it is how the bench knows the system has
+    finished the previous phase's work (:class:`Drain`). The lines are counted, not printed.
+    """
+
+    LOGGER = "werkzeug"
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.requests = 0
+        self.errors = 0
+        self._logger = logging.getLogger(self.LOGGER)
+        self._saved: tuple[int, bool, list[logging.Handler]] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR and "Error on request" in record.getMessage():
+            self.errors += 1
+        elif record.levelno == logging.INFO:
+            self.requests += 1
+
+    def install(self) -> None:
+        log = self._logger
+        self._saved = (log.level, log.propagate, list(log.handlers))
+        for handler in list(log.handlers):
+            log.removeHandler(handler)
+        log.addHandler(self)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+    def uninstall(self) -> None:
+        if self._saved is None:
+            return
+        level, propagate, handlers = self._saved
+        self._logger.removeHandler(self)
+        for handler in handlers:
+            self._logger.addHandler(handler)
+        self._logger.setLevel(level)
+        self._logger.propagate = propagate
+        self._saved = None
+
+
+async def wait_quiet(
+    signals: list[Any], quiet_s: float, max_wait_s: float, poll_s: float = 0.5
+) -> float:
+    """Waits until none of ``signals`` (callables returning a number) changed for ``quiet_s``;
+    returns the seconds waited (at most ``max_wait_s``)."""
+    started = time.monotonic()
+    last: tuple[Any, ...] = ()
+    quiet_since = started
+    while time.monotonic() - started < max_wait_s:
+        now = tuple(signal() for signal in signals)
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            break
+        await asyncio.sleep(poll_s)
+    return time.monotonic() - started
+
+
+class Drain:
+    """A :class:`bench.generator.PhaseObserver` that starts each phase on an idle system.
+
+    The generator moves on when its clients have their answers, but ``$disconnect`` runs after
+    a close and a saturated system may still be working through queued invocations; without a
+    drain that backlog would be timed as the next phase's latency.
+    """
+
+    def __init__(
+        self, moto: MotoLogCounter, management: ManagementLogCounter, quiet_s: float = 2.0
+    ) -> None:
+        self.signals = [lambda: moto.requests, management.total]
+        self.quiet_s = quiet_s
+        self.waited: dict[str, float] = {}
+
+    async def begin(self, phase: str) -> None:
+        waited = await wait_quiet(self.signals, self.quiet_s, max_wait_s=180.0)
+        self.waited[phase] = round(waited, 1)
+
+    async def end(self, phase: str, operations: int) -> None:
+        return None
+
+
 class _Forward(logging.Handler):
     """Passes records of INFO and above on to the parent logger's handlers."""
 
@@ -168,29 +253,37 @@ class RequestCounter:
         recorder: MotoRecorder,
         management: ManagementLogCounter,
         *,
-        quiet_s: float = 0.75,
-        max_wait_s: float = 30.0,
+        quiet_s: float = 3.0,
+        poll_s: float = 0.5,
+        max_wait_s: float = 60.0,
     ) -> None:
         self.recorder = recorder
         self.management = management
         self.quiet_s = quiet_s
+        self.poll_s = poll_s
         self.max_wait_s = max_wait_s
         self.phases: dict[str, dict[str, Any]] = {}
 
     async def begin(self, phase: str) -> None:
+        await self._settle()  # what the previous phase (or run) left running finishes first
         await asyncio.to_thread(self.recorder.take)
         self.management.take()
 
     async def _settle(self) -> None:
-        """Waits until neither moto nor the management API received a request for quiet_s."""
+        """Waits until neither moto nor the management API received a request for quiet_s.
+
+        quiet_s is longer than a local worker's cold start, so a ``$disconnect`` waiting for a
+        new worker is not mistaken for the end of the phase.
+        """
         deadline = time.monotonic() + self.max_wait_s
-        last = (-1, -1)
+        last, quiet_since = (-1, -1), time.monotonic()
         while time.monotonic() < deadline:
             now = (await asyncio.to_thread(self.recorder.size), self.management.total())
-            if now == last:
+            if now != last:
+                last, quiet_since = now, time.monotonic()
+            elif time.monotonic() - quiet_since >= self.quiet_s:
                 return
-            last = now
-            await asyncio.sleep(self.quiet_s)
+            await asyncio.sleep(self.poll_s)
 
     async def end(self, phase: str, operations: int) -> None:
         await self._settle()

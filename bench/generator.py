@@ -54,6 +54,9 @@ class LoadPlan:
     quality_tier: str = "standard"
     heartbeats: int = 2  # heartbeats per connection after the first one sent at connect
     heartbeat_interval_s: float = 1.0
+    # the first extra heartbeat of each connection comes at a random offset within this many
+    # seconds, so the offered heartbeat rate is about connections / spread (None: the interval)
+    heartbeat_spread_s: float | None = None
     refresh_share: float = 0.2  # share of speakers that refresh their connection
     early_leave_share: float = 0.25  # share of listeners that leave before their speaker
     concurrency: int = 200  # handshakes in flight at once
@@ -140,7 +143,9 @@ def classify(exc: BaseException) -> str:
     if isinstance(exc, ConnectionClosed):
         return "CONNECTION_CLOSED"
     if isinstance(exc, InvalidHandshake):
-        return "HANDSHAKE_FAILED"
+        cause = exc.__cause__ or exc.__context__
+        detail = f"{type(exc).__name__}:{type(cause).__name__}" if cause else type(exc).__name__
+        return f"HANDSHAKE_FAILED({detail})"
     if isinstance(exc, OSError):
         return "CONNECT_FAILED"
     return type(exc).__name__
@@ -204,6 +209,7 @@ class LevelResult:
     elapsed_s: float
     deadline_hit: bool
     phases_s: dict[str, float] = field(default_factory=dict)
+    drained_s: dict[str, float] = field(default_factory=dict)  # waits before phases (local)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -215,6 +221,7 @@ class LevelResult:
             "deadlineHit": self.deadline_hit,
             "connectionsPerSecond": self.recorder.connections_per_second(),
             "phasesSeconds": {k: round(v, 3) for k, v in self.phases_s.items()},
+            "drainedSeconds": self.drained_s,
             "operations": self.recorder.summary(),
         }
 
@@ -374,7 +381,10 @@ class LoadGenerator:
             stats.error(classify(exc))
             return False
         else:
-            stats.ok(time.perf_counter() - sent)
+            # The server recorded this heartbeat before acking it: spacing the next one from
+            # the ack keeps the server-side interval at least heartbeat_interval_s.
+            conn.last_heartbeat = time.perf_counter()
+            stats.ok(conn.last_heartbeat - sent)
             return True
         finally:
             self.on_progress(1)
@@ -385,7 +395,8 @@ class LoadGenerator:
         random offset so connections do not beat in step."""
         interval = self.plan.heartbeat_interval_s
         for n in range(self.plan.heartbeats):
-            jitter = self._random.uniform(0, interval / 2) if n == 0 else 0.0
+            spread = self.plan.heartbeat_spread_s or interval
+            jitter = self._random.uniform(0, spread) if n == 0 else 0.0
             wait = conn.last_heartbeat + interval + jitter - time.perf_counter()
             if wait > 0:
                 await asyncio.sleep(wait)

@@ -53,3 +53,11 @@ def describe() -> dict[str, object]:
         "python": platform.python_version(),
         "packages": {name: _version(name) for name in ("websockets", "boto3", "botocore", "moto")},
     }
+
+
+def load_average() -> list[float] | None:
+    """1, 5 and 15 minute load averages (other work on the machine shows here)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None

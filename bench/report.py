@@ -131,7 +131,13 @@ def machine_lines(machine: dict[str, Any]) -> list[str]:
 def render_markdown(results: dict[str, Any]) -> str:
     out = [f"# Load test: {results['title']}", ""]
     out += [f"Command: `{results['command']}`  ", f"Run at: {results['createdAt']}  "]
-    out += [*machine_lines(results["machine"]), ""]
+    out += [*machine_lines(results["machine"])]
+    if results.get("loadAverageAtStart") is not None:
+        out += [
+            f"Load average (1, 5, 15 min) at start {results['loadAverageAtStart']}, "
+            f"at end {results.get('loadAverageAtEnd')}."
+        ]
+    out += [""]
     if results.get("notes"):
         out += [*(f"- {note}" for note in results["notes"]), ""]
     evaluation = results.get("evaluation")
@@ -210,9 +216,12 @@ def write_plot(results: dict[str, Any], path: Path) -> Path | None:
             xs.append(level["connections"])
             for key, values in series.items():
                 values.append(stats[key])
+        ax.set_title(op)
+        if not xs:
+            ax.text(0.5, 0.5, "no samples", ha="center", va="center", transform=ax.transAxes)
+            continue
         for key, values in series.items():
             ax.plot(xs, values, marker="o", label=key.removesuffix("_ms"))
-        ax.set_title(op)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
