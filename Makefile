@@ -10,6 +10,10 @@ NODE_BIN := node_modules/.bin
 CDK := $(NODE_BIN)/cdk
 ENV ?= dev
 ENVS ?= dev staging prod
+# Extra ci.verify flags for `verify` and `verify-section`, e.g. the pipeline's sign-off facts:
+# VERIFY_ARGS='--commit "$$COMMIT" --version "$$VERSION" --deployed-by "$$DEPLOYED_BY"'
+# ($$VAR reaches the recipe's shell as "$VAR": values come from the environment, never re-parsed).
+VERIFY_ARGS ?=
 # The CDK CLI's runtime (jsii) warns on Node 20; the CLI itself supports it.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -80,7 +84,7 @@ local: ## Run the whole system on this machine (moto + local WebSocket gateway) 
 
 .PHONY: verify
 verify: ## Verify the ENV deployment against the deployment checklist (ENV=local against `make local`)
-	$(PY) -m ci.verify --env $(ENV)
+	$(PY) -m ci.verify --env $(ENV) $(VERIFY_ARGS)
 
 .PHONY: demo
 demo: ## Start the local environment, deploy, verify against the checklist, print the report, stop
@@ -114,7 +118,7 @@ REPORTS ?= reports
 .PHONY: verify-section
 verify-section: ## Verify one checklist section of ENV (SECTION=tables|functions|api|monitoring|...)
 	@test -n "$(SECTION)" || { echo "SECTION is required, e.g. make verify-section ENV=dev SECTION=tables" >&2; exit 2; }
-	$(PY) -m ci.verify --env $(ENV) --section $(SECTION)
+	$(PY) -m ci.verify --env $(ENV) --section $(SECTION) $(VERIFY_ARGS)
 
 .PHONY: loadtest
 loadtest: ## Load-test the deployed ENV (endpoint from its stack outputs; needs AWS credentials)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -175,6 +178,103 @@ def test_sign_off_runs_always_after_every_job_and_is_uploaded(workflows):
     uses = [str(s.get("uses", "")) for s in sign_off["steps"]]
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
     assert any("make --no-print-directory sign-off" in s.get("run", "") for s in sign_off["steps"])
+
+
+# What the verification jobs' steps get from GitHub, as test values: hostile where a value is
+# free text, to prove the values reach ci.verify as single arguments and never as shell code.
+HOSTILE_ACTOR = 'actor"; touch {pwned}; echo $(touch {pwned}) `touch {pwned}`'
+STEP_VALUES = {
+    "${{ inputs.environment }}": "prod",
+    "${{ matrix.section }}": "tables",
+    "${{ inputs.release }}": "v1.2.3",
+    "${{ github.triggering_actor }}": HOSTILE_ACTOR,
+}
+APPROVERS = "reviewer-one, reviewer-two"
+
+
+def _verify_steps(workflows) -> dict[str, dict[str, Any]]:
+    jobs = workflows[REUSABLE]["jobs"]
+    found = {
+        job_id: step
+        for job_id, job in jobs.items()
+        for step in job.get("steps", [])
+        if "make verify-section" in step.get("run", "")
+    }
+    assert set(found) == {"pre-deployment", "verify", "verify-production"}
+    return found
+
+
+def _run_step(step: dict[str, Any], values: dict[str, str], tmp_path) -> list[str]:
+    """Run the step's script with bash as the runner would; return ci.verify's arguments."""
+    record = tmp_path / "argv.json"
+    recorder = tmp_path / "python"
+    recorder.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"open({str(record)!r}, 'w').write(json.dumps(sys.argv[1:]))\n",
+        encoding="utf-8",
+    )
+    recorder.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "GITHUB_"))}
+    for name, expression in step.get("env", {}).items():
+        assert expression in values, f"{name}: {expression} has no test value"
+        env[name] = values[expression].format(pwned=tmp_path / "pwned")
+    env["MAKEFLAGS"] = f"PY={recorder}"  # the Makefile's own variable, overridden as make allows
+    subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", step["run"]],
+        cwd=REPO_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    assert not (tmp_path / "pwned").exists(), "a value ran as shell code"
+    return json.loads(record.read_text(encoding="utf-8"))
+
+
+def _head() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize("approvers", [APPROVERS, ""], ids=["approved", "no-reviewers"])
+def test_verification_jobs_pass_commit_release_actor_and_approvers_to_ci_verify(
+    workflows, tmp_path, approvers
+):
+    values = {**STEP_VALUES, "${{ needs.deploy.outputs.approved-by }}": approvers}
+    actor = HOSTILE_ACTOR.format(pwned=tmp_path / "pwned")
+    for job_id, step in _verify_steps(workflows).items():
+        assert "${{" not in step["run"], f"{job_id}: an expression expanded inside run"
+        argv = _run_step(step, values, tmp_path)
+        section = {"pre-deployment": "pre-deployment", "verify-production": "production"}
+        expected = ["-m", "ci.verify", "--env", "prod"]
+        expected += ["--section", section.get(job_id, "tables")]
+        expected += ["--commit", _head(), "--version", "v1.2.3", "--deployed-by", actor]
+        # Approvers are known after the deploy job's approval, and only where one was required:
+        # otherwise ci.verify leaves "Approved by" to a person.
+        if approvers and job_id != "pre-deployment":
+            expected += ["--approved-by", approvers]
+        assert argv == expected, job_id
+
+
+def test_deploy_job_outputs_who_approved_its_environment(workflows):
+    deploy = workflows[REUSABLE]["jobs"]["deploy"]
+    assert deploy["outputs"]["approved-by"] == "${{ steps.approvals.outputs.approved-by }}"
+    [step] = [s for s in deploy["steps"] if s.get("id") == "approvals"]
+    assert "/actions/runs/${GITHUB_RUN_ID}/approvals" in step["run"]
+    assert step["env"]["ENVIRONMENT"] == "${{ inputs.environment }}"
+    assert deploy["permissions"]["actions"] == "read"
+
+
+def test_make_verify_targets_pass_verify_args_through():
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^VERIFY_ARGS \?=\s*$", makefile, re.M)
+    for target in ("verify", "verify-section"):
+        recipe = _recipe(makefile, target)
+        assert re.search(r"-m ci\.verify .*\$\(VERIFY_ARGS\)$", recipe, re.M), target
 
 
 def test_rollback_is_manual_with_environment_release_and_reason(workflows):
