@@ -129,7 +129,7 @@ def sign_off(env: str, reports: Path, environ: dict[str, str]) -> tuple[str, dic
         "items": dict(checked),
         "passed": passed,
         "verificationReports": sorted(
-            str(p.relative_to(reports)) for p in reports.rglob("verification-*.md")
+            str(p.relative_to(reports)) for p in reports.rglob("verify-*.md")
         ),
     }
     mark = {"passed": "x", "failed": " ", "not run": " "}

@@ -63,6 +63,22 @@ def test_sign_off_records_the_rollback_reason_and_masks_account_ids(report, tmp_
     assert "123456789012" not in markdown
 
 
+def test_sign_off_lists_the_verification_reports_of_every_job(report, tmp_path):
+    # As the sign-off job downloads them: one folder per artifact, each with what
+    # `python -m ci.verify` wrote (verify-ENV.md, .json, .junit.xml, signoff-ENV.*).
+    for section in ("pre-deployment", "tables"):
+        folder = tmp_path / f"reports-dev-{section}"
+        folder.mkdir()
+        for name in ("verify-dev.md", "verify-dev.json", "signoff-dev.md"):
+            (folder / name).write_text("x", encoding="utf-8")
+    markdown, record, _ = report.sign_off("dev", tmp_path, {"NEEDS_JSON": needs(**ALL_PASSED)})
+    assert record["verificationReports"] == [
+        "reports-dev-pre-deployment/verify-dev.md",
+        "reports-dev-tables/verify-dev.md",
+    ]
+    assert "Verification reports: reports-dev-pre-deployment/verify-dev.md" in markdown
+
+
 def test_sign_off_without_job_results_does_not_pass(report, tmp_path):
     assert report.sign_off("dev", tmp_path, {})[2] is False
 
