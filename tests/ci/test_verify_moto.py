@@ -59,6 +59,14 @@ def route_missing(stack: DeployedStack) -> None:
     gateway.delete_route(ApiId=api_id, RouteId=route["RouteId"])
 
 
+def default_route_missing(stack: DeployedStack) -> None:
+    """Without $default, API Gateway answers unmatched messages with Forbidden, not an error."""
+    gateway, api_id = stack.client("apigatewayv2"), stack.outputs[C.OUTPUT_API_ID]
+    routes = gateway.get_routes(ApiId=api_id)["Items"]
+    [route] = [r for r in routes if r["RouteKey"] == C.DEFAULT_ROUTE]
+    gateway.delete_route(ApiId=api_id, RouteId=route["RouteId"])
+
+
 def authorizer_missing(stack: DeployedStack) -> None:
     """The authorizer $connect names is deleted; the route still names it (moto allows it)."""
     gateway, api_id = stack.client("apigatewayv2"), stack.outputs[C.OUTPUT_API_ID]
@@ -105,6 +113,7 @@ BROKEN: list[tuple[str, Callable[[DeployedStack], Any], str, tuple[str, ...]]] =
     ("dev", gsi_missing, "tables.connections.gsi", ()),
     ("dev", wrong_memory, "functions.connection.deployed", ()),
     ("dev", route_missing, "api.route.heartbeat", ()),
+    ("dev", default_route_missing, "api.protocol", ()),
     ("dev", authorizer_missing, "api.authorizer", ()),
     ("dev", alarm_without_action, "monitoring.alarm.session-latency", ()),
     (
