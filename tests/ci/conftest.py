@@ -8,34 +8,21 @@ moto's state is process-wide: one deployment per test, and no moto server in the
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from moto import mock_aws
+from real_stack import DeployedStack, deploy
 
-# ``ci`` is a top-level package at the repository root (run as ``python -m ci.verify``).
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from real_stack import DeployedStack, Synthesized, deploy, synthesize  # noqa: E402
-
-from ci.deployment import Deployment, Options  # noqa: E402
+from ci.deployment import Deployment, Options
+from tests.synthesis import Synthesized
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synthesized]:
-    """env -> its synthesized stack; each environment is synthesized at most once."""
-    cache: dict[str, Synthesized] = {}
-
-    def get(env: str) -> Synthesized:
-        if env not in cache:
-            cache[env] = synthesize(env, tmp_path_factory.mktemp(f"cdk-{env}"))
-        return cache[env]
-
-    return get
+def synthesized(synthesized_envs: Callable[[str], Synthesized]) -> Callable[[str], Synthesized]:
+    """env -> its synthesized stack, shared with the template tests (tests/conftest.py)."""
+    return synthesized_envs
 
 
 @pytest.fixture

@@ -8,49 +8,17 @@ each resource from the template's own properties.
 
 from __future__ import annotations
 
-import json
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
 
-from infra.app import build_app
-from infra.config import ConfigWarning, EnvironmentConfig
 from local.deploy import deploy_stack
+from tests.synthesis import Synthesized
 
 # The sections whose every line a machine checks against the deployment (smoke needs a live
 # WebSocket endpoint, so it is left to the end-to-end tests against the local environment).
 AUTOMATIC_SECTIONS = ("tables", "functions", "api", "monitoring", "post-deployment", "production")
-
-
-@dataclass(frozen=True)
-class Synthesized:
-    """One environment's cloud assembly: its stack's template, name and configuration."""
-
-    env: str
-    config: EnvironmentConfig
-    stack_name: str
-    template: dict[str, Any]
-    assembly_dir: Path
-
-
-def synthesize(env: str, outdir: Path) -> Synthesized:
-    """``cdk synth`` of ``env`` in-process (cdk.json's feature flags; cdk-nag included)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConfigWarning)
-        app, stack = build_app(env, outdir=str(outdir))
-        assembly = app.synth()
-    artifact = assembly.get_stack_artifact(stack.artifact_id)
-    template = json.loads(Path(assembly.directory, artifact.template_file).read_text())
-    return Synthesized(
-        env=env,
-        config=stack.config,
-        stack_name=stack.stack_name,
-        template=template,
-        assembly_dir=Path(assembly.directory),
-    )
 
 
 @dataclass
@@ -70,7 +38,7 @@ def deploy(synthesized: Synthesized) -> DeployedStack:
     """Deploy the synthesized stack, code assets included, into the active ``mock_aws``."""
     region = synthesized.config.region
     outputs = deploy_stack(
-        synthesized.template,
+        synthesized.raw,
         stack_name=synthesized.stack_name,
         region=region,
         assets=synthesized.assembly_dir,
