@@ -313,15 +313,31 @@ def run_stack(args: argparse.Namespace, argv: list[str] | None) -> int:
     return 0 if results["evaluation"]["passed"] else 1
 
 
+def endpoint_tokens() -> TokenProvider | None:
+    """Speaker tokens for ``--endpoint``: ``BENCH_SPEAKER_TOKENS`` (comma-separated, speaker i
+    uses token i // ``BENCH_SPEAKERS_PER_TOKEN``, default 10) or one ``BENCH_SPEAKER_TOKEN``."""
+    tokens = [t for t in os.environ.get("BENCH_SPEAKER_TOKENS", "").split(",") if t]
+    if not tokens and os.environ.get("BENCH_SPEAKER_TOKEN"):
+        tokens = [os.environ["BENCH_SPEAKER_TOKEN"]]
+    if not tokens:
+        return None
+    per_token = int(os.environ.get("BENCH_SPEAKERS_PER_TOKEN", "10"))
+
+    def provider(speaker: int) -> str:
+        return tokens[(speaker // per_token) % len(tokens)]
+
+    return provider
+
+
 def run_endpoint(args: argparse.Namespace, argv: list[str] | None) -> int:
-    token = os.environ.get("BENCH_SPEAKER_TOKEN")
-    if not token:
-        print("load test: --endpoint needs BENCH_SPEAKER_TOKEN (a speaker's JWT)", file=sys.stderr)
+    tokens = endpoint_tokens()
+    if tokens is None:
+        print(
+            "load test: --endpoint needs BENCH_SPEAKER_TOKEN or BENCH_SPEAKER_TOKENS",
+            file=sys.stderr,
+        )
         return 2
     levels = args.levels or [(1, 5)]
-
-    def tokens(_speaker: int) -> str:
-        return str(token)
 
     async def levels_run() -> list[LevelResult]:
         with Progress(not args.no_progress) as progress:

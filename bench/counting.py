@@ -199,6 +199,8 @@ class Drain:
     def __init__(
         self, moto: MotoLogCounter, management: ManagementLogCounter, quiet_s: float = 2.0
     ) -> None:
+        # moto's server does not log its requests when started quietly, so the management API's
+        # traffic (every phase but the DynamoDB-only leaves posts) is the signal
         self.signals = [lambda: moto.requests, management.total]
         self.quiet_s = quiet_s
         self.waited: dict[str, float] = {}
