@@ -39,35 +39,18 @@ def handler_modules() -> dict[str, str]:
 
 def _config_values(env: str) -> dict[str, str]:
     from infra.config import load_config
+    from infra.handler_environment import environment_values
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         config = load_config(env)
-    limits = config.limits
-    c = constants
-    return {
-        c.ENV_ENVIRONMENT: env,
-        c.ENV_LOG_LEVEL: config.log_level,
-        c.ENV_POWERTOOLS_SERVICE_NAME: c.SERVICE_NAME,
-        c.ENV_POWERTOOLS_METRICS_NAMESPACE: c.METRICS_NAMESPACE,
-        c.ENV_SESSIONS_TABLE: c.SESSIONS_TABLE_TEMPLATE.format(env=env),
-        c.ENV_CONNECTIONS_TABLE: c.CONNECTIONS_TABLE_TEMPLATE.format(env=env),
-        c.ENV_RATE_LIMITS_TABLE: c.RATE_LIMITS_TABLE_TEMPLATE.format(env=env),
-        c.ENV_CALLBACK_URL: f"https://example.execute-api.{config.region}.amazonaws.com/prod",
-        c.ENV_SUPPORTED_LANGUAGES: ",".join(config.supported_languages),
-        c.ENV_MAX_LISTENERS_PER_SESSION: str(limits.max_listeners_per_session),
-        c.ENV_MAX_ACTIVE_SESSIONS: str(limits.max_active_sessions),
-        c.ENV_SESSION_DURATION_MINUTES: str(limits.session_duration_minutes),
-        c.ENV_CONNECTION_TTL_MINUTES: str(limits.connection_ttl_minutes),
-        c.ENV_CONNECTION_REFRESH_MINUTES: str(limits.connection_refresh_minutes),
-        c.ENV_CONNECTION_WARNING_MINUTES: str(limits.connection_warning_minutes),
-        c.ENV_SESSION_CREATE_LIMIT_PER_HOUR: str(limits.session_create_limit_per_hour),
-        c.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE: str(limits.listener_join_limit_per_minute),
-        c.ENV_CONNECTION_ATTEMPT_LIMIT_PER_MINUTE: str(limits.connection_attempt_limit_per_minute),
-        c.ENV_HEARTBEAT_LIMIT_PER_MINUTE: str(limits.heartbeat_limit_per_minute),
-        c.ENV_USER_POOL_ID: config.cognito.user_pool_id,
-        c.ENV_APP_CLIENT_ID: config.cognito.app_client_id,
-    }
+    return environment_values(
+        config,
+        sessions_table=constants.SESSIONS_TABLE_TEMPLATE.format(env=env),
+        connections_table=constants.CONNECTIONS_TABLE_TEMPLATE.format(env=env),
+        rate_limits_table=constants.RATE_LIMITS_TABLE_TEMPLATE.format(env=env),
+        callback_url=f"https://example.execute-api.{config.region}.amazonaws.com/prod",
+    )
 
 
 def handler_environment(handler: str, env: str = "dev") -> dict[str, str]:

@@ -17,7 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import permissions
+from infra import handler_environment, permissions
 from infra.bundling import AUTHORIZER_BUNDLE, HANDLER_BUNDLE, BundleSpec, bundle_dir
 from infra.log_retention import retention_days
 from infra.nag import acknowledge
@@ -49,31 +49,13 @@ def environment_values(
     config: EnvironmentConfig, tables: SessionTables, api: SessionWebSocketApi
 ) -> dict[str, str]:
     """The value of every environment variable a handler may read (constants.ENV_*)."""
-    limits = config.limits
-    c = constants
-    return {
-        c.ENV_ENVIRONMENT: config.env,
-        c.ENV_LOG_LEVEL: config.log_level,
-        c.ENV_POWERTOOLS_SERVICE_NAME: c.SERVICE_NAME,
-        c.ENV_POWERTOOLS_METRICS_NAMESPACE: c.METRICS_NAMESPACE,
-        c.ENV_SESSIONS_TABLE: tables.sessions.table_name,
-        c.ENV_CONNECTIONS_TABLE: tables.connections.table_name,
-        c.ENV_RATE_LIMITS_TABLE: tables.rate_limits.table_name,
-        c.ENV_CALLBACK_URL: api.callback_url,
-        c.ENV_SUPPORTED_LANGUAGES: ",".join(config.supported_languages),
-        c.ENV_MAX_LISTENERS_PER_SESSION: str(limits.max_listeners_per_session),
-        c.ENV_MAX_ACTIVE_SESSIONS: str(limits.max_active_sessions),
-        c.ENV_SESSION_DURATION_MINUTES: str(limits.session_duration_minutes),
-        c.ENV_CONNECTION_TTL_MINUTES: str(limits.connection_ttl_minutes),
-        c.ENV_CONNECTION_REFRESH_MINUTES: str(limits.connection_refresh_minutes),
-        c.ENV_CONNECTION_WARNING_MINUTES: str(limits.connection_warning_minutes),
-        c.ENV_SESSION_CREATE_LIMIT_PER_HOUR: str(limits.session_create_limit_per_hour),
-        c.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE: str(limits.listener_join_limit_per_minute),
-        c.ENV_CONNECTION_ATTEMPT_LIMIT_PER_MINUTE: str(limits.connection_attempt_limit_per_minute),
-        c.ENV_HEARTBEAT_LIMIT_PER_MINUTE: str(limits.heartbeat_limit_per_minute),
-        c.ENV_USER_POOL_ID: config.cognito.user_pool_id,
-        c.ENV_APP_CLIENT_ID: config.cognito.app_client_id,
-    }
+    return handler_environment.environment_values(
+        config,
+        sessions_table=tables.sessions.table_name,
+        connections_table=tables.connections.table_name,
+        rate_limits_table=tables.rate_limits.table_name,
+        callback_url=api.callback_url,
+    )
 
 
 class SessionFunctions(Construct):
