@@ -187,7 +187,7 @@ def load_config(
     """
     directory = config_dir or CONFIG_DIR
     path = directory / f"{env}.json"
-    shown = _display(path)
+    shown = display_path(path)
     if not isinstance(env, str) or not _ENV_NAME.match(env):
         raise ConfigError(
             f"environment {env!r}: expected a lower-case name such as dev, staging or prod "
@@ -218,23 +218,25 @@ def load_config(
     return config
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """``path`` as a person finds it: relative to the repository when inside it."""
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """A JSON value as an error message shows what it got."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (list, dict)):
-        return f"a {'list' if isinstance(value, list) else 'object'}"
-    return repr(value)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
 _MISSING = object()
@@ -247,7 +249,7 @@ class _Reader:
         self.shown = shown
 
     def fail(self, field: str, expected: str, value: Any = _MISSING) -> ConfigError:
-        got = "missing" if value is _MISSING else f"got {_describe(value)}"
+        got = "missing" if value is _MISSING else f"got {describe_value(value)}"
         return ConfigError(f"{self.shown}: {field}: expected {expected}, {got}")
 
     def obj(self, parent: Mapping[str, Any], key: str, prefix: str, fields: set[str]) -> dict:

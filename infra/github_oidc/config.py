@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.config import describe_value, display_path
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "infra" / "config" / "github.json"
 
@@ -77,25 +79,6 @@ class GitHubOidcConfig:
         return f"{env}{VERIFY_ENVIRONMENT_SUFFIX}"
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return json.dumps(value)
-
-
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -122,7 +105,9 @@ def parse_config(raw: Any, shown: str = "infra/config/github.json") -> GitHubOid
     """Validate the parsed JSON ``raw``; ``shown`` names the file in error messages."""
 
     def fail(field: str, expected: str, value: Any) -> GitHubConfigError:
-        return GitHubConfigError(f"{shown}: {field}: expected {expected}, got {_describe(value)}")
+        return GitHubConfigError(
+            f"{shown}: {field}: expected {expected}, got {describe_value(value)}"
+        )
 
     if not isinstance(raw, dict):
         raise fail("(top level)", "an object", raw)
@@ -194,7 +179,7 @@ def parse_config(raw: Any, shown: str = "infra/config/github.json") -> GitHubOid
 def load_github_config(path: Path | None = None) -> GitHubOidcConfig:
     """Load and validate ``infra/config/github.json`` (or ``path``)."""
     source = path or DEFAULT_CONFIG_PATH
-    shown = _display(source)
+    shown = display_path(source)
     if not source.is_file():
         raise GitHubConfigError(f"{shown}: no such file; copy the example in docs/pipelines.md")
     try:
