@@ -42,6 +42,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from local.runtime import InvokeResult
 
@@ -59,6 +60,10 @@ MAX_DURATION = 2 * 60 * 60.0
 CONNECT = "$connect"
 DISCONNECT = "$disconnect"
 DEFAULT = "$default"
+# API Gateway's integration timeout bounds how long a handshake may wait for $connect.
+_HANDSHAKE_TIMEOUT = 30.0
+# How long a management-API post waits for the socket before answering for a live connection.
+_POST_WAIT = 10.0
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -206,6 +211,9 @@ class Gateway:
             ping_interval=None,  # API Gateway sends no pings; it answers the client's
             compression=None,  # nor does it negotiate permessage-deflate
             server_header="local-api-gateway",
+            # The handshake waits for the authorizer and $connect, which API Gateway allows
+            # up to its 29 s integration timeout; websockets' default (10 s) is shorter.
+            open_timeout=_HANDSHAKE_TIMEOUT,
         ) as server:
             self._server = server
             self.port = server.sockets[0].getsockname()[1]
@@ -511,9 +519,16 @@ class Gateway:
         payload: str | bytes = text if text is not None else data
         future = asyncio.run_coroutine_threadsafe(self._send_raw(connection, payload), self._loop)
         try:
-            return 200 if future.result(timeout=10) else 410
+            return 200 if future.result(timeout=_POST_WAIT) else 410
         except concurrent.futures.TimeoutError:
-            return 410
+            # A slow socket is not a gone one: API Gateway accepts the message into the
+            # connection's buffer and answers 200. The send stays queued; 410 only when the
+            # connection has closed meanwhile (a 410 makes the handlers delete its items).
+            return 200 if self._is_open(connection_id) else 410
+
+    def _is_open(self, connection_id: str) -> bool:
+        connection = self._connections.get(connection_id)
+        return bool(connection and connection.ws and connection.ws.state is State.OPEN)
 
     async def _send_raw(self, connection: _Connection, payload: str | bytes) -> bool:
         assert connection.ws is not None
