@@ -9,11 +9,10 @@ from pathlib import Path
 
 # moto's request recorder (which counts the handlers' DynamoDB requests) writes its recording
 # to ./moto_recording unless told otherwise, and reads the setting once, when moto is imported.
-os.environ.setdefault(
-    "MOTO_RECORDER_FILEPATH", str(Path(tempfile.gettempdir(), f"bench-moto-recording-{os.getpid()}"))
-)
+_RECORDING = Path(tempfile.gettempdir(), f"bench-moto-recording-{os.getpid()}")
+os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(_RECORDING))
 
-from bench.cli import main  # noqa: E402
+from bench.cli import main  # noqa: E402 (after the setting above)
 
 if __name__ == "__main__":
     sys.exit(main())
