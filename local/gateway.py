@@ -62,8 +62,9 @@ DISCONNECT = "$disconnect"
 DEFAULT = "$default"
 # API Gateway's integration timeout bounds how long a handshake may wait for $connect.
 _HANDSHAKE_TIMEOUT = 30.0
-# How long a management-API post waits for the socket before answering for a live connection.
-_POST_WAIT = 10.0
+# How long a management-API post waits for the socket before answering for a live connection:
+# well inside the handlers' SDK read timeout, so a slow socket never makes them retry a post.
+_POST_WAIT = 2.0
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 
