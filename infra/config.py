@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from session_service.constants import API_GATEWAY_CONNECTION_LIMIT_MINUTES
+
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGION = "us-east-1"
@@ -27,8 +29,6 @@ DEFAULT_LOG_RETENTION_HOURS = 12
 DEFAULT_LOG_LEVEL = "INFO"
 PRODUCTION_ENV = "prod"
 PRODUCTION_MIN_LOG_RETENTION_HOURS = 24
-# API Gateway closes every WebSocket connection after 2 hours: refresh and warning come before.
-API_GATEWAY_CONNECTION_LIMIT_MINUTES = 120
 
 # Values CloudWatch Logs accepts for a log group's retention, in days (RetentionInDays).
 CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (

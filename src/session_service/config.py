@@ -20,8 +20,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 ENV_AWS_REGION = "AWS_REGION"
-# API Gateway closes every WebSocket after 2 hours; notices must come before that.
-API_GATEWAY_CONNECTION_LIMIT_MINUTES = 120
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
@@ -232,7 +230,7 @@ def _connect(env: _Reader) -> ConnectSettings:
 
 
 def _heartbeat(env: _Reader) -> HeartbeatSettings:
-    limit = API_GATEWAY_CONNECTION_LIMIT_MINUTES - 1
+    limit = c.API_GATEWAY_CONNECTION_LIMIT_MINUTES - 1
     settings = HeartbeatSettings(
         common=_common(env),
         sessions_table=env.table(c.ENV_SESSIONS_TABLE),

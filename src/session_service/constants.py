@@ -166,6 +166,9 @@ HANDLER_ENVIRONMENT: dict[str, tuple[str, ...]] = {
 # --- WebSocket API ------------------------------------------------------------------------
 API_NAME_TEMPLATE = "session-websocket-api-{env}"
 ROUTE_SELECTION_EXPRESSION = "$request.body.action"
+# API Gateway closes every WebSocket connection after 2 hours: the refresh request and the
+# warning must come before it, and a connection item must outlive it.
+API_GATEWAY_CONNECTION_LIMIT_MINUTES = 120
 # API Gateway's route for messages that match no route (not JSON, no or an unknown action).
 DEFAULT_ROUTE = "$default"
 # route key -> handler that serves it

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from session_service import constants as c
 from session_service import messages
-from session_service.config import API_GATEWAY_CONNECTION_LIMIT_MINUTES, HeartbeatSettings
+from session_service.config import HeartbeatSettings
+from session_service.constants import API_GATEWAY_CONNECTION_LIMIT_MINUTES
 from session_service.data.sessions import SessionStore
 from session_service.exceptions import RateLimitExceeded, SessionNotFound
 from session_service.logic.notifier import Notifier
