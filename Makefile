@@ -2,12 +2,21 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# Where the tools live (inside the repository unless told otherwise: `make rehearse` points every
+# workflow job at one shared set, so a job does not reinstall the world).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 TASKCAT_VENV ?= .venv-taskcat
-NODE_BIN := node_modules/.bin
-CDK := $(NODE_BIN)/cdk
+NODE_PREFIX ?= .
+NODE_BIN := $(NODE_PREFIX)/node_modules/.bin
+CDK ?= $(NODE_BIN)/cdk
+# The install stamps are named after the hash of what they were installed from, not dated: a fresh
+# checkout of the same files (new modification times, as every CI job has) installs nothing.
+hash = $(shell cat $(1) | sha256sum | cut -c1-16)
+PY_STAMP := $(VENV)/.installed-$(call hash,requirements.lock pyproject.toml)
+NODE_STAMP := $(NODE_PREFIX)/node_modules/.installed-$(call hash,package.json package-lock.json)
+TASKCAT_STAMP := $(TASKCAT_VENV)/.installed-$(call hash,requirements-taskcat.lock)
 ENV ?= dev
 ENVS ?= dev staging prod
 # Extra ci.verify flags for `verify` and `verify-section`, e.g. the pipeline's sign-off facts:
@@ -25,21 +34,25 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
 .PHONY: install
-install: $(VENV)/.installed node_modules/.installed $(TASKCAT_VENV)/.installed ## Install every tool into the repository (.venv, node_modules, .venv-taskcat)
+install: $(PY_STAMP) $(NODE_STAMP) $(TASKCAT_STAMP) ## Install every tool into the repository (.venv, node_modules, .venv-taskcat)
 
-$(VENV)/.installed: requirements.lock pyproject.toml
+$(PY_STAMP):
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed*
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+$(NODE_STAMP):
+	@if [ "$(NODE_PREFIX)" != . ]; then mkdir -p $(NODE_PREFIX) && cp package.json package-lock.json $(NODE_PREFIX)/; fi
+	npm ci --prefix $(NODE_PREFIX) --no-audit --no-fund --loglevel=error
+	rm -f $(NODE_PREFIX)/node_modules/.installed*
 	touch $@
 
-$(TASKCAT_VENV)/.installed: requirements-taskcat.lock
+$(TASKCAT_STAMP):
 	python3 -m venv $(TASKCAT_VENV)
 	$(TASKCAT_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-taskcat.lock
+	rm -f $(TASKCAT_VENV)/.installed*
 	touch $@
 
 .PHONY: lock
@@ -50,8 +63,10 @@ lock: ## Re-resolve and pin the Python dependencies (requirements.lock)
 	rm -rf .build/lock-venv
 
 .PHONY: test
+# TESTS narrows the selection (pytest arguments); empty runs every test.
+TESTS ?=
 test: ## Run every test: unit, integration (moto), infrastructure (templates), end to end (local environment), workflows
-	$(BIN)/pytest
+	$(BIN)/pytest $(TESTS)
 
 .PHONY: lint
 lint: ## ruff, black --check, mypy, workflow lint (actionlint, zizmor offline), taskcat lint
@@ -134,6 +149,28 @@ deploy-assembly: ## Deploy the assembly cdk.out/ENV built by `make synth` (no re
 	$(CDK) deploy --app cdk.out/$(ENV) --ci --require-approval never --progress events \
 	  --outputs-file $(REPORTS)/cdk-outputs-$(ENV).json SessionManagement-$(ENV)
 
+.PHONY: assembly-digests
+assembly-digests: ## Record the SHA-256 of every file of cdk.out/{dev,staging,prod} in cdk.out/SHA256SUMS (after make synth)
+	cd cdk.out && find $(ENVS) -type f | LC_ALL=C sort | xargs -d '\n' sha256sum > SHA256SUMS
+
+.PHONY: assembly-check
+assembly-check: ## Check cdk.out against the digests its build recorded (refuses changed, missing or extra files)
+	.github/scripts/check_assembly.sh cdk.out
+
+# The next two read their values from the environment (REF_TYPE, REF_NAME, SHA; MODE, VALUE), so a
+# hostile ref name is never parsed by a shell.
+.PHONY: check-release
+check-release: ## Decide what a Deploy run deploys from REF_TYPE, REF_NAME and SHA; refuse a tag not on main
+	@.github/scripts/check_release.sh "$$REF_TYPE" "$$REF_NAME" "$$SHA"
+
+.PHONY: find-assembly
+find-assembly: ## Find the trusted Deploy run of a build: MODE=commit VALUE=SHA (dev's) or MODE=release VALUE=vX.Y.Z
+	@.github/scripts/find_assembly.sh "$$MODE" "$$VALUE"
+
+.PHONY: deploy-target
+deploy-target: ## Print ENVIRONMENT's account, region and OIDC role ARNs (from infra/config/), as key=value lines
+	@$(PY) -m infra.github_oidc.targets --env "$$ENVIRONMENT"
+
 .PHONY: stack-recover
 stack-recover: ## Cancel (UPDATE_IN_PROGRESS) or continue the rollback (UPDATE_ROLLBACK_FAILED) of the ENV stack
 	.github/scripts/recover_stack.sh SessionManagement-$(ENV)
@@ -157,7 +194,8 @@ synth-summary: ## Render the synthesized assemblies under cdk.out/ as markdown (
 
 .PHONY: workflow-lint
 workflow-lint: ## Lint the GitHub workflows, the composite action and dependabot (actionlint, zizmor offline)
-	$(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck .github/workflows/*.yml
+	$(BIN)/shellcheck .github/scripts/*.sh
 	$(BIN)/zizmor --offline --min-severity=low .github
 
 .PHONY: oidc-synth

@@ -47,7 +47,7 @@ TRANSLATE_AND_POLLY_NEURAL_LANGUAGES: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 # Files of infra/config/ that configure something else (the GitHub OIDC app), not an environment.
-NON_ENVIRONMENT_FILES = frozenset({"github"})
+NON_ENVIRONMENT_FILES = frozenset({"github", "github-settings"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")

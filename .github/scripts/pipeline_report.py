@@ -31,7 +31,7 @@ SIGN_OFF_ITEMS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "common": [
         ("Deployment completed successfully", ("deploy",)),
         ("All verification steps passed", ("pre-deployment", "verify")),
-        ("Testing completed", ("verify",)),
+        ("Testing completed", ("deploy", "verify")),  # the smoke test runs in the deploy job
     ],
     "staging": [
         ("Load testing completed", ("loadtest",)),
