@@ -11,6 +11,8 @@ TASKCAT_VENV ?= .venv-taskcat
 NODE_PREFIX ?= .
 NODE_BIN := $(NODE_PREFIX)/node_modules/.bin
 CDK ?= $(NODE_BIN)/cdk
+# The CDK app with the venv above (cdk.json's default names the repository's own .venv).
+CDK_APP = --app "$(PY) -m infra.app"
 # The install stamps are named after the hash of what they were installed from, not dated: a fresh
 # checkout of the same files (new modification times, as every CI job has) installs nothing.
 hash = $(shell cat $(1) | sha256sum | cut -c1-16)
@@ -85,13 +87,13 @@ format: ## Format the code (ruff --fix, black)
 synth: ## Synthesize every environment into cdk.out/<env>/, then cfn-lint the templates (cdk-nag runs in synth)
 	@set -e; for e in $(ENVS); do \
 	  echo "== synth $$e"; \
-	  $(CDK) synth --quiet --context env=$$e --output cdk.out/$$e; \
+	  $(CDK) synth --quiet $(CDK_APP) --context env=$$e --output cdk.out/$$e; \
 	done
 	$(BIN)/cfn-lint $(foreach e,$(ENVS),cdk.out/$(e)/*.template.json)
 
 .PHONY: diff
 diff: ## Show what a deploy of ENV would change (needs AWS credentials)
-	$(CDK) diff --context env=$(ENV) SessionManagement-$(ENV)
+	$(CDK) diff $(CDK_APP) --context env=$(ENV) SessionManagement-$(ENV)
 
 .PHONY: local
 local: ## Run the whole system on this machine (moto + local WebSocket gateway) until Ctrl-C
@@ -105,6 +107,10 @@ verify: ## Verify the ENV deployment against the deployment checklist (ENV=local
 demo: ## Start the local environment, deploy, verify against the checklist, print the report, stop
 	$(PY) -m local --demo
 
+.PHONY: rehearse
+rehearse: ## Run the real workflows with act against the local AWS, every scenario (SCENARIOS=names for some); reports/rehearsal.md
+	$(PY) -m rehearsal $(SCENARIOS)
+
 .PHONY: bench
 bench: ## Load-test the local environment at several levels and write bench/results/
 	$(PY) -m bench
@@ -112,7 +118,7 @@ bench: ## Load-test the local environment at several levels and write bench/resu
 # The template taskcat deploys and lints: re-synthesized when the app, its config or the code change.
 TASKCAT_TEMPLATE := cdk.out/staging/SessionManagement-staging.template.json
 $(TASKCAT_TEMPLATE): $(shell find infra src -name '*.py' -o -name '*.json' 2>/dev/null) $(wildcard cdk.json)
-	$(CDK) synth --quiet --context env=staging --output cdk.out/staging
+	$(CDK) synth --quiet $(CDK_APP) --context env=staging --output cdk.out/staging
 
 .PHONY: taskcat
 taskcat: $(TASKCAT_TEMPLATE) ## Deploy the synthesized staging template in two regions with taskcat (needs AWS credentials)

@@ -24,6 +24,7 @@ from session_service import constants as C
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ENV = "local"
+WEBSOCKET_URL_VARIABLE = "SESSION_WEBSOCKET_URL"
 
 
 class DeploymentNotFound(RuntimeError):
@@ -164,7 +165,14 @@ class Deployment:
 
     @property
     def websocket_url(self) -> str | None:
-        return self.options.websocket_url or self.outputs.get(C.OUTPUT_WEBSOCKET_URL)
+        """What the smoke tests connect to: ``--websocket-url``, else ``SESSION_WEBSOCKET_URL``
+        (when the URL to test is not the stack's output: a local gateway in front of a local
+        deployment, a custom domain), else the stack's ``WebSocketUrl`` output."""
+        return (
+            self.options.websocket_url
+            or os.environ.get(WEBSOCKET_URL_VARIABLE)
+            or self.outputs.get(C.OUTPUT_WEBSOCKET_URL)
+        )
 
     @property
     def is_local(self) -> bool:

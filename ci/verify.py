@@ -41,7 +41,11 @@ def parser() -> argparse.ArgumentParser:
         help="run only this checklist section (repeatable; default: all)",
     )
     p.add_argument("--endpoint-url", help="AWS endpoint override (moto); --env local reads it")
-    p.add_argument("--websocket-url", help="WebSocket URL for the smoke tests (default: output)")
+    p.add_argument(
+        "--websocket-url",
+        help="WebSocket URL for the smoke tests (default: $SESSION_WEBSOCKET_URL, e.g. a local "
+        "gateway or a custom domain in front, else the stack's WebSocketUrl output)",
+    )
     p.add_argument("--region", help="region (default: the environment's config)")
     p.add_argument("--report-dir", type=Path, default=REPO_ROOT / "reports")
     p.add_argument("--deployed-by", help="who deployed (the pipeline passes its actor)")

@@ -37,16 +37,21 @@ class TestUser:
     sub: str
 
 
-def create_user_pool(cognito: Any, endpoint_url: str | None) -> UserPool:
+def create_user_pool(
+    cognito: Any,
+    endpoint_url: str | None,
+    pool_name: str = POOL_NAME,
+    client_name: str = CLIENT_NAME,
+) -> UserPool:
     """Create the pool and an app client that allows password sign-in (as the SPEC's clients do)."""
     pool_id = cognito.create_user_pool(
-        PoolName=POOL_NAME,
+        PoolName=pool_name,
         Policies={"PasswordPolicy": {"MinimumLength": 12}},
         UsernameAttributes=["email"],
     )["UserPool"]["Id"]
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,
-        ClientName=CLIENT_NAME,
+        ClientName=client_name,
         GenerateSecret=False,
         ExplicitAuthFlows=[
             "ALLOW_USER_PASSWORD_AUTH",

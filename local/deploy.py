@@ -51,6 +51,9 @@ IGNORED_TYPES = frozenset({"AWS::CDK::Metadata"})
 API_CREATED_TYPES = frozenset({"AWS::Lambda::Function"})
 
 
+Values = dict[str, Any]  # a resource's Ref and attributes
+
+
 class DeployError(RuntimeError):
     """The template cannot be deployed into the emulator (the message says what and why)."""
 
@@ -91,19 +94,70 @@ def deploy_stack(
     session: boto3.Session | None = None,
     assets: Path | None = None,
     parameters: Mapping[str, str] | None = None,
+    api_created: dict[str, Values] | None = None,
 ) -> dict[str, str]:
     """Deploy ``template`` as ``stack_name``; return the stack's outputs (key -> value).
 
     ``assets`` is the cloud assembly directory (``cdk.out/<env>``) whose asset manifest lists the
     code assets to publish (CDK's bootstrap bucket is created if missing, as ``cdk bootstrap``
-    would). ``endpoint_url=None`` talks to in-process ``mock_aws``.
+    would). ``endpoint_url=None`` talks to in-process ``mock_aws``. ``api_created``, when given,
+    receives what was created outside the stack (logical id -> ``Type``, ``Ref``, attributes):
+    :func:`delete_stack` needs it, since deleting the stack in moto leaves those behind.
     """
     clients = Clients(session or make_session(region), endpoint_url, region)
     deployment = _Deployment(copy.deepcopy(dict(template)), stack_name, clients, parameters or {})
     if assets is not None:
         publish_assets(clients, assets, stack_name, deployment.account_id)
-    deployment.run()
+    try:
+        deployment.run()
+    finally:
+        if api_created is not None:
+            api_created.update(
+                {
+                    k: {"Type": deployment.resources[k]["Type"], **v}
+                    for k, v in deployment.values.items()
+                }
+            )
     return stack_outputs(clients("cloudformation"), stack_name)
+
+
+def delete_stack(clients: Clients, stack_name: str, api_created: Mapping[str, Values]) -> None:
+    """Delete what :func:`deploy_stack` created: the API-created resources, then the stack.
+
+    moto's ``DeleteStack`` deletes what its CloudFormation created (tables, roles, log groups,
+    the topic); what the deployer created through the service APIs is deleted here, so that the
+    same template can be deployed again (its functions and tables have fixed names).
+    """
+    for logical_id, values in api_created.items():
+        try:
+            _delete_api_created(clients, values)
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") not in _GONE:
+                raise DeployError(f"cannot delete {logical_id} ({values['Type']}): {err}") from err
+    cloudformation = clients("cloudformation")
+    try:
+        cloudformation.delete_stack(StackName=stack_name)
+    except ClientError as err:
+        raise DeployError(f"cannot delete stack {stack_name}: {err}") from err
+
+
+_GONE = frozenset(
+    {"ResourceNotFoundException", "NotFoundException", "NotFound", "ResourceNotFound"}
+)
+
+
+def _delete_api_created(clients: Clients, values: Mapping[str, Any]) -> None:
+    kind, ref = values["Type"], values["Ref"]
+    if kind == "AWS::Lambda::Function":
+        clients("lambda").delete_function(FunctionName=ref)
+    elif kind == "AWS::ApiGatewayV2::Api":
+        clients("apigatewayv2").delete_api(ApiId=ref)  # its routes, integrations, stage with it
+    elif kind == "AWS::CloudWatch::Alarm":
+        clients("cloudwatch").delete_alarms(AlarmNames=[ref])
+    elif kind == "AWS::SNS::Subscription" and ref.startswith("arn:"):
+        clients("sns").unsubscribe(SubscriptionArn=ref)
+    # The API's children go with the API, a topic policy with its topic (the stack's), and the
+    # API Gateway account setting stays as AWS keeps it (it is per account, not per stack).
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -187,7 +241,6 @@ def _asset_bytes(path: Path, packaging: str | None, asset_id: str) -> bytes:
 
 
 # --- resource creation through the service APIs -----------------------------------------------
-Values = dict[str, Any]
 Creator = Callable[["_Deployment", str, dict[str, Any]], Values]
 
 

@@ -22,18 +22,17 @@ from typing import Any
 
 from local import cognito
 from local.deploy import Clients, deploy_stack, make_session
-from local.gateway import Gateway, GatewayConfig, Integration, Route
+from local.gateway import Gateway
 from local.moto_server import MotoServer
-from local.runtime import FunctionRuntime, FunctionSpec
+from local.runtime import FunctionRuntime
+from local.served_stack import ServedStack, ServeSettings
 from local.template import CLOUD_ASSEMBLY, STACK_NAME, load_template, synthesize
-from session_service import constants
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STATE_FILE = REPO_ROOT / ".local" / "state.json"
 REGION = "us-east-1"
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
 class LocalEnvironment:
@@ -70,8 +69,7 @@ class LocalEnvironment:
         self.region = REGION
         self.stack_name = STACK_NAME
         self.moto = MotoServer(port=moto_port)
-        self.gateway: Gateway | None = None
-        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.served: ServedStack | None = None
         self.outputs: dict[str, str] = {}
         self.user_pool: cognito.UserPool | None = None
         self._clients: Clients | None = None
@@ -92,6 +90,14 @@ class LocalEnvironment:
     @property
     def moto_endpoint(self) -> str:
         return self.moto.endpoint
+
+    @property
+    def gateway(self) -> Gateway | None:
+        return self.served.gateway if self.served is not None else None
+
+    @property
+    def runtimes(self) -> dict[str, FunctionRuntime]:
+        return self.served.runtimes if self.served is not None else {}
 
     def _gateway(self) -> Gateway:
         if self.gateway is None:
@@ -139,43 +145,31 @@ class LocalEnvironment:
             session=self._clients.session,
             assets=template_path.parent,
         )
-        api_id = self.outputs[constants.OUTPUT_API_ID]
-        stage = self.outputs[constants.OUTPUT_STAGE_NAME]
-        api = self._clients("apigatewayv2").get_api(ApiId=api_id)
-        config = GatewayConfig(
-            api_id=api_id,
-            stage=stage,
-            region=self.region,
-            account_id=self._clients("sts").get_caller_identity()["Account"],
-            route_selection_expression=api["RouteSelectionExpression"],
-            port=self._port,
-            management_port=self._management_port,
+        self.served = ServedStack(
+            self._clients,
+            self.outputs,
+            moto_endpoint=endpoint,
+            jwks_url=self.user_pool.jwks_url,
+            settings=ServeSettings(
+                port=self._port,
+                management_port=self._management_port,
+                idle_timeout=self._idle_timeout,
+                max_duration=self._max_duration,
+                handler_env_overrides=self._overrides,
+                max_concurrency=self._max_concurrency,
+            ),
+            environment=self.function_environment,
         )
-        if self._idle_timeout is not None:
-            config.idle_timeout = self._idle_timeout
-        if self._max_duration is not None:
-            config.max_duration = self._max_duration
-        # The gateway binds its ports first (the handlers need the callback URL) and refuses
-        # connections until its routes are in place.
-        self.gateway = Gateway(config, routes={}, ready=False)
-        self.gateway.start()
-        self._start_runtimes()
-        self.gateway.routes = self._routes(api_id)
-        self.gateway.ready = True
+        self.served.start()
         self.create_test_user()  # the default speaker
         if self._state_file is not None:
             self._write_state()
 
     def stop(self) -> None:
         started = time.monotonic()
-        if self.gateway is not None:
-            self.gateway.stop()
-            logger.debug("gateway stopped after %.1f s", time.monotonic() - started)
-        for runtime in self.runtimes.values():
-            runtime.signal_stop()  # all workers exit together
-        for runtime in self.runtimes.values():
-            runtime.close()
-        self.runtimes.clear()
+        if self.served is not None:
+            self.served.stop()
+            self.served = None
         logger.debug("functions stopped after %.1f s", time.monotonic() - started)
         if self.moto.port is not None:
             try:
@@ -194,85 +188,12 @@ class LocalEnvironment:
 
         The deployed variables (the template's, resolved by the deployment), with the callback
         URL pointed at the local management API, plus what Lambda and the emulator provide:
-        region, dummy credentials, the emulator's endpoint and the user pool's JWKS URL.
+        region, dummy credentials, the emulator's endpoint and the user pool's JWKS URL
+        (:meth:`ServedStack.base_environment`). The bench extends this hook.
         """
-        assert self.user_pool is not None
-        variables = dict(configuration.get("Environment", {}).get("Variables", {}))
-        deployed_callback = self.outputs.get(constants.OUTPUT_CALLBACK_URL)
-        for name, value in variables.items():
-            if name == constants.ENV_CALLBACK_URL or value == deployed_callback:
-                variables[name] = self.callback_url
-        variables.update(
-            {
-                "AWS_REGION": self.region,
-                "AWS_DEFAULT_REGION": self.region,
-                "AWS_ENDPOINT_URL": self.moto_endpoint,
-                **DUMMY_CREDENTIALS,
-                constants.ENV_JWKS_URL: self.user_pool.jwks_url,
-            }
-        )
-        variables.update(self._overrides)
-        return variables
-
-    def _start_runtimes(self) -> None:
-        lambda_ = self._clients("lambda") if self._clients else None
-        assert lambda_ is not None
-        for handler, output in constants.OUTPUT_FUNCTION_NAMES.items():
-            name = self.outputs[output]
-            configuration = lambda_.get_function_configuration(FunctionName=name)
-            entry_point = constants.FUNCTIONS[handler][1]
-            if configuration.get("Handler") != entry_point:
-                raise RuntimeError(
-                    f"{name}: deployed handler {configuration.get('Handler')!r}, "
-                    f"expected {entry_point!r} (session_service.constants.FUNCTIONS)"
-                )
-            spec = FunctionSpec(
-                name=name,
-                entry_point=configuration["Handler"],
-                environment=self.function_environment(configuration),
-                timeout_seconds=float(configuration.get("Timeout", 3)),
-                memory_mb=int(configuration.get("MemorySize", 128)),
-            )
-            self.runtimes[name] = FunctionRuntime(spec, max_concurrency=self._max_concurrency)
-        # Cold starts in parallel, at startup rather than on the first request.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(self.runtimes)) as pool:
-            list(pool.map(lambda r: r.warm(), self.runtimes.values()))
-
-    def _integration_for(self, uri: str) -> Integration:
-        """The local function behind an ``arn:aws:apigateway:…:lambda:path/…/functions/ARN/…``."""
-        marker = "/functions/"
-        if marker not in uri:
-            raise RuntimeError(f"unsupported integration URI {uri}")
-        function_arn = uri.split(marker, 1)[1].rsplit("/invocations", 1)[0]
-        name = function_arn.split(":function:", 1)[-1].split(":", 1)[0]
-        if name not in self.runtimes:
-            raise RuntimeError(f"integration {uri} names no deployed function")
-        return self.runtimes[name].invoke
-
-    def _routes(self, api_id: str) -> dict[str, Route]:
-        """The gateway's routes, read from the deployed API (routes, integrations, authorizer)."""
-        apigw = self._clients("apigatewayv2") if self._clients else None
-        assert apigw is not None
-        routes: dict[str, Route] = {}
-        for item in apigw.get_routes(ApiId=api_id)["Items"]:
-            target = item.get("Target", "")
-            if not target.startswith("integrations/"):
-                raise RuntimeError(f"route {item['RouteKey']} has no integration target")
-            integration = apigw.get_integration(ApiId=api_id, IntegrationId=target.split("/", 1)[1])
-            if integration.get("IntegrationType") != "AWS_PROXY":
-                raise RuntimeError(f"route {item['RouteKey']}: only AWS_PROXY is emulated")
-            authorizer = None
-            if item.get("AuthorizationType") == "CUSTOM":
-                # moto has no get_authorizers; the route names its authorizer.
-                found = apigw.get_authorizer(ApiId=api_id, AuthorizerId=item["AuthorizerId"])
-                authorizer = self._integration_for(found["AuthorizerUri"])
-            routes[item["RouteKey"]] = Route(
-                key=item["RouteKey"],
-                integration=self._integration_for(integration["IntegrationUri"]),
-                authorizer=authorizer,
-                two_way=bool(item.get("RouteResponseSelectionExpression")),
-            )
-        return routes
+        if self.served is None:
+            raise RuntimeError("the local environment is not started")
+        return self.served.base_environment(configuration)
 
     # --- users ----------------------------------------------------------------------------------
     def create_test_user(

@@ -3,8 +3,13 @@
 #   UPDATE_IN_PROGRESS      -> cancel-update-stack, then wait for UPDATE_ROLLBACK_COMPLETE
 #   UPDATE_ROLLBACK_FAILED  -> continue-update-rollback (RESOURCES_TO_SKIP, space-separated
 #                              logical ids, when a resource cannot be rolled back), then wait
+#   REVIEW_IN_PROGRESS      -> nothing to do: a stack whose first change set was never
+#                              executed; the next deploy creates a change set and starts from it
 #   *_IN_PROGRESS otherwise -> wait
 #   a settled state         -> nothing to do
+#   no such stack           -> nothing to do (only CloudFormation's "Stack with id X does not
+#                              exist" says so; any other error, e.g. AccessDenied or expired
+#                              credentials, stops the script with that error)
 # Uses the credentials and AWS_REGION of the environment (the deploy role in the pipelines).
 set -euo pipefail
 
@@ -31,13 +36,25 @@ wait_until_settled() {
   echo "$current"
 }
 
-if ! current="$(status 2>/dev/null)"; then
-  echo "stack $stack does not exist: nothing to recover"
-  exit 0
+errors="$(mktemp)"
+trap 'rm -f "$errors"' EXIT
+if ! current="$(status 2>"$errors")"; then
+  if grep -qF "Stack with id $stack does not exist" "$errors"; then
+    echo "stack $stack does not exist: nothing to recover"
+    exit 0
+  fi
+  # The CLI's message is its last non-empty line: "An error occurred (CODE) when calling ...".
+  error="$(grep -v '^[[:space:]]*$' "$errors" | tail -n 1 || true)"
+  echo "::error::cannot read stack $stack: ${error:-aws cloudformation describe-stacks failed}" >&2
+  exit 1
 fi
 echo "stack $stack is $current"
 
 case "$current" in
+  REVIEW_IN_PROGRESS)
+    echo "stack $stack is REVIEW_IN_PROGRESS (its first change set was never executed): a deploy can start from it"
+    exit 0
+    ;;
   UPDATE_IN_PROGRESS)
     echo "cancelling the update in progress"
     aws cloudformation cancel-update-stack --stack-name "$stack"

@@ -8,11 +8,13 @@ at hand (no JUnit file passed) the line is manual with the command to run, never
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
 import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -46,10 +48,20 @@ def _run(args: list[str], dep: Deployment, timeout: float = 120) -> tuple[int, s
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
+def _installs(dep: Deployment) -> tuple[Path, Path]:
+    """The venv and the node_modules the Makefile installs (``VENV``, ``NODE_PREFIX``)."""
+    root = dep.options.repo_root
+    venv = Path(os.environ.get("VENV") or root / ".venv")
+    node = Path(os.environ.get("NODE_PREFIX") or root) / "node_modules"
+    return (venv if venv.is_absolute() else root / venv), (
+        node if node.is_absolute() else root / node
+    )
+
+
 def _tool(dep: Deployment, name: str) -> str | None:
     """A tool from the repository's own installs first (.venv, node_modules), then PATH."""
-    root = dep.options.repo_root
-    for candidate in (root / ".venv" / "bin" / name, root / "node_modules" / ".bin" / name):
+    venv, node_modules = _installs(dep)
+    for candidate in (venv / "bin" / name, node_modules / ".bin" / name):
         if candidate.exists():
             return str(candidate)
     return shutil.which(name)
@@ -134,7 +146,7 @@ def _dependencies(dep: Deployment) -> Outcome:
             continue
         if installed != version:
             wrong.append(f"{name} {installed} (locked {version})")
-    node_ok = (dep.options.repo_root / "node_modules" / ".bin" / "cdk").exists()
+    node_ok = (_installs(dep)[1] / ".bin" / "cdk").exists()
     if not node_ok:
         wrong.append("node_modules (npm ci) missing")
     if wrong:
@@ -152,8 +164,15 @@ def _account(dep: Deployment) -> Outcome:
         return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
     stack_account = dep.account
     if stack_account is None:
-        return failed(
-            f"config account {dep.config.account}; stack not found", "the stack's account"
+        # Before the first deploy there is no stack: the credentials must act in the account.
+        try:
+            caller = dep.clients("sts").get_caller_identity()["Account"]
+        except (BotoCoreError, ClientError) as err:
+            return failed(f"config account {dep.config.account}; credentials: {err}", "sts")
+        return verdict(
+            caller == dep.config.account,
+            f"config account {dep.config.account}; no stack yet, credentials act in {caller}",
+            "credentials of the configured account",
         )
     return verdict(
         stack_account == dep.config.account,
@@ -166,7 +185,12 @@ def _account(dep: Deployment) -> Outcome:
 def _region(dep: Deployment) -> Outcome:
     if dep.config is None:
         return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
-    dep.require_stack()
+    if dep.stack is None:  # before the first deploy: where the credentials' clients point
+        return verdict(
+            dep.config.region == dep.region,
+            f"config region {dep.config.region}; no stack yet, clients in {dep.region}",
+            "the configured region",
+        )
     stack_region = dep.require_stack()["StackId"].split(":")[3]
     return verdict(
         stack_region == dep.config.region == dep.region,
@@ -325,7 +349,9 @@ def _cdk_list(dep: Deployment) -> Outcome:
     cdk = _tool(dep, "cdk")
     if cdk is None:
         return failed("cdk: not installed", "`cdk list` lists the stack")
-    code, out = _run([cdk, "list", "--context", f"env={dep.env}"], dep, timeout=300)
+    # The app with this interpreter (cdk.json's default names the repository's own .venv).
+    app = f"{sys.executable} -m infra.app"
+    code, out = _run([cdk, "list", "--app", app, "--context", f"env={dep.env}"], dep, timeout=300)
     listed = [line.strip() for line in out.splitlines()]
     return verdict(
         code == 0 and dep.stack_name in listed,

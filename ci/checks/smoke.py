@@ -2,17 +2,33 @@
 
 One runner for the whole section, because the steps build on each other (the user's token opens
 the speaker's socket, whose session the listener joins...). A step whose prerequisite failed is
-skipped with that reason. The Cognito test user is deleted at the end whatever happened, and no
-token ever reaches the evidence: only its kind and lifetime are reported.
+skipped with that reason.
+
+Who signs in: in the pipelines the smoke test runs in the deploy job (for prod behind the
+approval) as the environment's pre-provisioned smoke-test user, ``SMOKE_TEST_USERNAME`` (a
+GitHub environment variable) and ``SMOKE_TEST_PASSWORD`` (a secret), plus
+``SMOKE_TEST_CLIENT_SECRET`` when the app client has a secret. It signs in with ``InitiateAuth``
+(``USER_PASSWORD_AUTH``), an unauthenticated API, and never creates, changes or deletes a user,
+so no role needs Cognito admin rights for it. Only the local environment, without those
+variables, creates a throwaway user and deletes it at the end whatever happened. Elsewhere the
+missing variables fail the user step with one line saying how to provide them.
+
+No password or token ever reaches the evidence: only the token's kind and lifetime are reported,
+and every step's text is scrubbed of the password, the client secret and the token.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
+import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -30,6 +46,51 @@ if TYPE_CHECKING:
 TIMEOUT_S = 10.0
 QUIET_S = 1.0  # how long to listen for a message that must not come
 USER_PREFIX = "ci-smoke-"
+USERNAME_VARIABLE = "SMOKE_TEST_USERNAME"  # a variable of the GitHub environment {env}
+PASSWORD_VARIABLE = "SMOKE_TEST_PASSWORD"  # noqa: S105 - the name of a secret of {env}
+CLIENT_SECRET_VARIABLE = "SMOKE_TEST_CLIENT_SECRET"  # noqa: S105 - when the client has one
+SETUP_SECTION = 'docs/pipelines.md, "Setup, once per repository" §3 (the smoke-test user)'
+
+
+@dataclass(frozen=True)
+class ProvisionedUser:
+    """The environment's smoke-test user, created once by an administrator."""
+
+    username: str
+    password: str
+    client_secret: str | None
+
+    def __repr__(self) -> str:  # never the password, wherever the object is shown
+        return f"ProvisionedUser(username={self.username!r}, password='***')"
+
+
+def provisioned_user(environ: Mapping[str, str]) -> ProvisionedUser | None:
+    """The user of ``SMOKE_TEST_USERNAME``/``SMOKE_TEST_PASSWORD``, or None when either is unset."""
+    username = environ.get(USERNAME_VARIABLE, "").strip()
+    password = environ.get(PASSWORD_VARIABLE, "")
+    if not (username and password):
+        return None
+    return ProvisionedUser(username, password, environ.get(CLIENT_SECRET_VARIABLE) or None)
+
+
+def missing_user_line(env: str, environ: Mapping[str, str]) -> str:
+    """What is missing and how to provide it, in one line."""
+    missing = [
+        name for name in (USERNAME_VARIABLE, PASSWORD_VARIABLE) if not environ.get(name, "").strip()
+    ]
+    return (
+        f"{' and '.join(missing)} not set: the smoke test of {env} signs in as a pre-provisioned "
+        f"user; set {USERNAME_VARIABLE} (variable) and {PASSWORD_VARIABLE} (secret) of the GitHub "
+        f"environment {env}, see {SETUP_SECTION}"
+    )
+
+
+def secret_hash(username: str, client_id: str, client_secret: str) -> str:
+    """Cognito's SECRET_HASH: Base64(HMAC-SHA256(client secret, username + client id))."""
+    digest = hmac.new(
+        client_secret.encode(), (username + client_id).encode(), hashlib.sha256
+    ).digest()
+    return base64.b64encode(digest).decode()
 
 
 class StepFailed(Exception):
@@ -39,12 +100,16 @@ class StepFailed(Exception):
 class Smoke:
     """The smoke run's state: the URL, the test user, the open sockets."""
 
-    def __init__(self, dep: Deployment) -> None:
+    def __init__(self, dep: Deployment, environ: Mapping[str, str] | None = None) -> None:
         self.dep = dep
+        self.environ = os.environ if environ is None else environ
         self.url = (dep.websocket_url or "").rstrip("/")
         self.cognito = dep.clients("cognito-idp")
         self.pool_id, self.client_id = dep.user_pool_id, dep.app_client_id
+        self.provisioned = provisioned_user(self.environ)
         self.username: str | None = None
+        self.created = False  # whether this run created the user (and so must delete it)
+        self._password: str | None = None
         self._token: str | None = None
         self.session_id: str | None = None
         self.sockets: dict[str, ClientConnection] = {}
@@ -131,9 +196,35 @@ class Smoke:
         socket.close()
         return failed(f"{self.url}: joined an unknown session", "HTTP 404 for an unknown session")
 
+    def redact(self, text: str) -> str:
+        """``text`` without the password, client secret or token (a second line of defence)."""
+        secrets_ = [self._password, self._token]
+        if self.provisioned:
+            secrets_ += [self.provisioned.password, self.provisioned.client_secret]
+        for value in secrets_:
+            if value:
+                text = text.replace(value, "***")
+        return text
+
     def create_user(self) -> Outcome:
+        """The user to sign in as: the provisioned one, or (local only) a throwaway one."""
         if not (self.pool_id and self.client_id):
             return failed("no user pool / app client id", "UserPoolId and AppClientId outputs")
+        if self.provisioned is not None:
+            self.username, self._password = self.provisioned.username, self.provisioned.password
+            return passed(
+                f"pre-provisioned user {self.username} ({USERNAME_VARIABLE}) of {self.pool_id}; "
+                "no user created, changed or deleted"
+            )
+        if not self.dep.is_local:
+            return failed(
+                missing_user_line(self.dep.env, self.environ),
+                f"{USERNAME_VARIABLE} and {PASSWORD_VARIABLE} in the job's environment",
+            )
+        return self._create_throwaway_user()
+
+    def _create_throwaway_user(self) -> Outcome:
+        """The local environment's user: created here, deleted by :meth:`cleanup`."""
         username = f"{USER_PREFIX}{secrets.token_hex(6)}@example.com"
         self.cognito.admin_create_user(
             UserPoolId=self.pool_id,
@@ -144,7 +235,7 @@ class Smoke:
                 {"Name": "email_verified", "Value": "true"},
             ],
         )
-        self.username = username
+        self.username, self.created = username, True
         self._password = f"Ci-{secrets.token_urlsafe(18)}-7a!"
         self.cognito.admin_set_user_password(
             UserPoolId=self.pool_id, Username=username, Password=self._password, Permanent=True
@@ -152,7 +243,34 @@ class Smoke:
         return passed(f"user {username} created in {self.pool_id}")
 
     def sign_in(self) -> Outcome:
-        auth = {"USERNAME": self.username, "PASSWORD": self._password}
+        user = self.provisioned
+        result = self._provisioned_auth(user) if user else self._throwaway_auth()
+        tokens = result.get("AuthenticationResult", {})
+        self._token = tokens.get("IdToken")
+        if not self._token or self._token.count(".") != 2:
+            challenge = result.get("ChallengeName")
+            shown = f" (challenge {challenge})" if challenge else ""
+            return failed(
+                f"no IdToken in the authentication result{shown}",
+                "a JWT (IdToken); a permanent password (admin-set-user-password --permanent)",
+            )
+        return passed(f"IdToken obtained (JWT, expires in {tokens.get('ExpiresIn')} s; not shown)")
+
+    def _provisioned_auth(self, user: ProvisionedUser) -> dict[str, Any]:
+        """USER_PASSWORD_AUTH: unauthenticated, so the job needs no Cognito permission."""
+        auth = {"USERNAME": user.username, "PASSWORD": user.password}
+        if user.client_secret:
+            auth["SECRET_HASH"] = secret_hash(
+                user.username, self.client_id or "", user.client_secret
+            )
+        return dict(
+            self.cognito.initiate_auth(
+                ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=auth
+            )
+        )
+
+    def _throwaway_auth(self) -> dict[str, Any]:
+        auth = {"USERNAME": self.username or "", "PASSWORD": self._password or ""}
         try:
             result = self.cognito.admin_initiate_auth(
                 UserPoolId=self.pool_id,
@@ -164,11 +282,7 @@ class Smoke:
             result = self.cognito.initiate_auth(
                 ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=auth
             )
-        tokens = result.get("AuthenticationResult", {})
-        self._token = tokens.get("IdToken")
-        if not self._token or self._token.count(".") != 2:
-            return failed("no IdToken in the authentication result", "a JWT (IdToken)")
-        return passed(f"IdToken obtained (JWT, expires in {tokens.get('ExpiresIn')} s; not shown)")
+        return dict(result)
 
     def speaker(self) -> Outcome:
         socket = self._open_speaker()
@@ -258,13 +372,16 @@ class Smoke:
         return passed(f"speaker closed; listener received sessionEnded ({ended.get('reason')})")
 
     def cleanup(self) -> str:
-        """Close every socket and delete the test user; what happened, for the evidence."""
+        """Close every socket and delete the user this run created; what happened, for the evidence.
+
+        A provisioned user is never deleted: it belongs to the environment, not to the run.
+        """
         for name in list(self.sockets):
             with contextlib.suppress(OSError, WebSocketException):
                 self.close(name)
         with contextlib.suppress(OSError, WebSocketException):
             self._opened.close()
-        if not self.username:
+        if not (self.username and self.created):
             return ""
         try:
             self.cognito.admin_delete_user(UserPoolId=self.pool_id, Username=self.username)
@@ -287,6 +404,17 @@ _STEPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 def _step(smoke: Smoke, name: str) -> Outcome:
+    """Run one step; its outcome scrubbed of the password, client secret and token."""
+    outcome = _run_step(smoke, name)
+    return Outcome(
+        outcome.status,
+        smoke.redact(outcome.evidence),
+        smoke.redact(outcome.expected),
+        smoke.redact(outcome.note),
+    )
+
+
+def _run_step(smoke: Smoke, name: str) -> Outcome:
     try:
         return getattr(smoke, name)()
     except StepFailed as err:
@@ -318,7 +446,7 @@ def run(dep: Deployment, items: tuple[Item, ...]) -> Iterator[tuple[str, Outcome
             elif check_id in wanted:
                 yield check_id, outcome
     finally:
-        cleaned = smoke.cleanup()
+        cleaned = smoke.redact(smoke.cleanup())
     if user_outcome is not None and "smoke.test-user" in wanted:
         yield "smoke.test-user", _with_cleanup(user_outcome, cleaned)
 

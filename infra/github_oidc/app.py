@@ -7,7 +7,9 @@ One stack per AWS account named in ``infra/config/{env}.json`` of the environmen
 
     cdk deploy --app ".venv/bin/python -m infra.github_oidc.app" GitHubOidc-prod
 
-Context ``githubConfig=PATH`` reads another config file (the tests use it).
+Context ``githubConfig=PATH`` reads another config file, ``githubSettings=PATH`` another
+``infra/config/github-settings.json`` (the tests use them). The settings decide what a role may
+do from whether its environment has required reviewers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.config import ConfigError, ConfigWarning, load_config
 from infra.github_oidc.config import GitHubConfigError, load_github_config
+from infra.github_oidc.settings import load_github_settings
 from infra.github_oidc.stack import GitHubOidcStack, stack_name_for
 
 
@@ -28,6 +31,12 @@ def build(app: App) -> list[GitHubOidcStack]:
     """Add the stacks to ``app``; raises GitHubConfigError or ConfigError on a bad config."""
     path = app.node.try_get_context("githubConfig")
     github = load_github_config(Path(path) if path else None)
+    settings_path = app.node.try_get_context("githubSettings")
+    settings = load_github_settings(Path(settings_path) if settings_path else None)
+    for name in github.environments:
+        # Fail closed: a role's permissions depend on its environment's reviewers.
+        settings.environment(name)
+        settings.environment(github.verify_environment(name))
     by_account: dict[str, list] = {}
     for name in github.environments:
         with warnings.catch_warnings():
@@ -42,6 +51,7 @@ def build(app: App) -> list[GitHubOidcStack]:
             app,
             stack_name_for(names),
             github=github,
+            settings=settings,
             environments=tuple(envs),
             env=Environment(account=account, region=envs[0].region),
             description="GitHub Actions OIDC provider and deploy/verify roles (session-management)",

@@ -24,6 +24,8 @@ DEFAULT_CONFIG_PATH = REPO_ROOT / "infra" / "config" / "github.json"
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
+# The default qualifier of `cdk bootstrap`; the app's stacks use the default synthesizer.
+BOOTSTRAP_QUALIFIER = "hnb659fds"
 # The GitHub environment a job names when it only reads (cdk diff, verification, load test).
 VERIFY_ENVIRONMENT_SUFFIX = "-verify"
 
@@ -176,16 +178,26 @@ def parse_config(raw: Any, shown: str = "infra/config/github.json") -> GitHubOid
     )
 
 
-def load_github_config(path: Path | None = None) -> GitHubOidcConfig:
-    """Load and validate ``infra/config/github.json`` (or ``path``)."""
-    source = path or DEFAULT_CONFIG_PATH
+def read_json(
+    source: Path, missing_hint: str = "copy the example in docs/pipelines.md"
+) -> tuple[Any, str]:
+    """The parsed JSON of ``source`` and its name as errors show it (GitHubConfigError if not).
+
+    Shared by the loaders of ``github.json`` and ``github-settings.json`` so that a missing or
+    broken file reads the same in both.
+    """
     shown = display_path(source)
     if not source.is_file():
-        raise GitHubConfigError(f"{shown}: no such file; copy the example in docs/pipelines.md")
+        raise GitHubConfigError(f"{shown}: no such file; {missing_hint}")
     try:
-        raw = json.loads(source.read_text(encoding="utf-8"))
+        return json.loads(source.read_text(encoding="utf-8")), shown
     except json.JSONDecodeError as err:
         raise GitHubConfigError(
             f"{shown}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})"
         ) from None
+
+
+def load_github_config(path: Path | None = None) -> GitHubOidcConfig:
+    """Load and validate ``infra/config/github.json`` (or ``path``)."""
+    raw, shown = read_json(path or DEFAULT_CONFIG_PATH)
     return parse_config(raw, shown)

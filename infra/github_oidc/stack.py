@@ -1,13 +1,20 @@
-"""One stack per AWS account: GitHub's OIDC provider and, per environment, two roles.
+"""One stack per account: GitHub's OIDC provider and, per environment, two roles.
 
 - ``session-management-deploy-{env}`` is assumed by the jobs that name the GitHub environment
-  ``{env}`` (the deploy job; for prod, behind its required reviewers). It may only assume the CDK
-  bootstrap roles of its account and region, which do the actual work, plus recover its own
-  stack when an update is stuck (``CancelUpdateStack`` is not in the bootstrap deploy role).
+  ``{env}`` (the deploy job and the smoke test right after it; for prod, behind its required
+  reviewers). It may only assume the CDK bootstrap roles of its account and region, which do the
+  actual work, plus recover its own stack when an update is stuck (``CancelUpdateStack`` is not
+  in the bootstrap deploy role). The smoke test signs in as a pre-provisioned user with
+  ``InitiateAuth`` (``USER_PASSWORD_AUTH``), an unauthenticated API: no Cognito permission.
 - ``session-management-verify-{env}`` is assumed by the jobs that name ``{env}-verify``
   (``cdk diff`` before the approval, the checklist's verification, the load test). It reads the
-  deployment, may assume only the bootstrap lookup role (read-only, for ``cdk diff``), and may
-  manage test users of the environment's Cognito pool for the smoke test.
+  deployment and may assume only the bootstrap lookup role (read-only, for ``cdk diff``).
+  ``{env}-verify`` has no reviewers and is reachable by anyone who may push a tag, so the role
+  gets the Cognito test-user actions (create, sign in, delete users: the staging load test) only
+  when ``{env}`` itself has no required reviewers in ``infra/config/github-settings.json``. A
+  role reachable without approval never administers the users of an environment that has an
+  approval gate; prod's verify role only reads the pool's and the app client's descriptions
+  (the pre-deployment checks).
 
 Each trust policy admits exactly one ``sub``, ``repo:OWNER/REPO:environment:NAME`` (or the
 immutable ``repo:OWNER@OWNER_ID/REPO@REPO_ID:environment:NAME``), with ``aud`` =
@@ -21,7 +28,13 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_iam as iam
 
-from infra.github_oidc.config import AUDIENCE, GITHUB_OIDC_HOST, GITHUB_OIDC_URL
+from infra.github_oidc.config import (
+    AUDIENCE,
+    BOOTSTRAP_QUALIFIER,
+    GITHUB_OIDC_HOST,
+    GITHUB_OIDC_URL,
+)
+from infra.github_oidc.execution_policy import CfnExecutionPolicy
 from session_service import constants
 
 if TYPE_CHECKING:
@@ -29,9 +42,8 @@ if TYPE_CHECKING:
 
     from infra.config import EnvironmentConfig
     from infra.github_oidc.config import GitHubOidcConfig
+    from infra.github_oidc.settings import GitHubSettings
 
-# The default qualifier of `cdk bootstrap`; the app's stacks use the default synthesizer.
-BOOTSTRAP_QUALIFIER = "hnb659fds"
 BOOTSTRAP_ROLE_KINDS = ("deploy", "file-publishing", "image-publishing", "lookup")
 # GitHub's intermediate certificate thumbprints. IAM no longer checks them for GitHub, but the
 # resource keeps them so that an older partition or tool reading the provider still works.
@@ -43,16 +55,18 @@ ROLE_NAME_TEMPLATES = {
     "deploy": "session-management-deploy-{env}",
     "verify": "session-management-verify-{env}",
 }
-# Test users the smoke test and the load test create, sign in and delete.
+# Test users the load test (bench/, stack mode) creates, signs in and deletes. Granted to a verify
+# role only when its deploy environment has no required reviewers (see the module docstring).
 COGNITO_TEST_USER_ACTIONS = (
     "cognito-idp:AdminCreateUser",
     "cognito-idp:AdminDeleteUser",
     "cognito-idp:AdminGetUser",
     "cognito-idp:AdminInitiateAuth",
     "cognito-idp:AdminSetUserPassword",
-    "cognito-idp:DescribeUserPool",
-    "cognito-idp:DescribeUserPoolClient",
 )
+# What the pre-deployment checks read of the pool and its app client (they exist, as configured):
+# descriptions only, which administer nobody; every verify role has them.
+COGNITO_READ_ACTIONS = ("cognito-idp:DescribeUserPool", "cognito-idp:DescribeUserPoolClient")
 
 
 def bootstrap_role_arn(kind: str, account: str, region: str) -> str:
@@ -91,10 +105,12 @@ class GitHubOidcStack(Stack):
         construct_id: str,
         *,
         github: GitHubOidcConfig,
+        settings: GitHubSettings,
         environments: tuple[EnvironmentConfig, ...],
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.settings = settings
         self.provider_arn = self._provider(github)
         self.roles: dict[str, iam.Role] = {}
         for env in environments:
@@ -102,12 +118,28 @@ class GitHubOidcStack(Stack):
             deploy.attach_inline_policy(self._deploy_policy(env))
             verify_subject = github.subject(github.verify_environment(env.env))
             verify = self._role("verify", env.env, verify_subject, github)
-            verify.attach_inline_policy(self._verify_policy(env))
+            verify.attach_inline_policy(
+                self._verify_policy(env, self._may_manage_test_users(env.env))
+            )
             self.roles[f"deploy-{env.env}"] = deploy
             self.roles[f"verify-{env.env}"] = verify
             suffix = env.env.title().replace("-", "")
             CfnOutput(self, f"DeployRoleArn{suffix}", value=deploy.role_arn)
             CfnOutput(self, f"VerifyRoleArn{suffix}", value=verify.role_arn)
+        # One per account (IAM names are account-wide), for `cdk bootstrap
+        # --cloudformation-execution-policies` instead of AdministratorAccess.
+        self.execution_policy = CfnExecutionPolicy(
+            self, "CfnExecution", environments=environments
+        ).policy
+        CfnOutput(self, "CfnExecutionPolicyArn", value=self.execution_policy.managed_policy_arn)
+
+    def _may_manage_test_users(self, env: str) -> bool:
+        """Whether the verify role of ``env`` may create, sign in and delete Cognito users.
+
+        Only when no reviewer guards ``{env}``: its ``{env}-verify`` jobs run without approval,
+        so a pool behind an approval gate must not be administrable from them.
+        """
+        return not self.settings.environment(env).requires_approval
 
     def _provider(self, github: GitHubOidcConfig) -> str:
         if not github.create_oidc_provider:
@@ -177,7 +209,7 @@ class GitHubOidcStack(Stack):
         name = constants.STACK_NAME_TEMPLATE.format(env=env.env)
         return f"arn:{Aws.PARTITION}:cloudformation:{env.region}:{env.account}:stack/{name}/*"
 
-    def _verify_policy(self, env: EnvironmentConfig) -> iam.Policy:
+    def _verify_policy(self, env: EnvironmentConfig, test_users: bool) -> iam.Policy:
         account, region, name = env.account, env.region, env.env
         arn = f"arn:{Aws.PARTITION}"
         tables = [
@@ -295,13 +327,20 @@ class GitHubOidcStack(Stack):
             )
         pool_id = env.cognito.user_pool_id
         if pool_id.startswith(f"{region}_"):
+            pool = f"{arn}:cognito-idp:{region}:{account}:userpool/{pool_id}"
             statements.append(
                 iam.PolicyStatement(
-                    sid="SmokeTestUsers",
-                    actions=list(COGNITO_TEST_USER_ACTIONS),
-                    resources=[f"{arn}:cognito-idp:{region}:{account}:userpool/{pool_id}"],
+                    sid="ReadUserPool", actions=list(COGNITO_READ_ACTIONS), resources=[pool]
                 )
             )
+            if test_users:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="LoadTestUsers",
+                        actions=list(COGNITO_TEST_USER_ACTIONS),
+                        resources=[pool],
+                    )
+                )
         policy = iam.Policy(
             self, f"VerifyPolicy{name.title().replace('-', '')}", statements=statements
         )

@@ -1,4 +1,4 @@
-"""Where a pipeline job of an environment deploys and which roles it assumes: ``make deploy-target``.
+"""Where a pipeline job of an environment deploys and which roles it assumes (make deploy-target).
 
 The workflows build the role ARNs from ``infra/config/{env}.json`` (account, region) and the role
 names of the OIDC stack instead of reading them from secrets: an account id is no secret (it is

@@ -7,9 +7,13 @@ file, and ``ci.verify.main`` finds everything from that file, as ``make verify E
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from ci import verify
@@ -65,6 +69,7 @@ def test_every_automatic_line_passes_against_the_local_environment(
         tmp_path / "verify-local.json"
     ).read_text()
     assert "eyJ" not in report  # no token in any report
+    assert not re.search(r"Ci-[A-Za-z0-9_-]{24}-7a!", report)  # nor the throwaway password
 
 
 def test_pre_deployment_lines_that_read_the_deployment_pass(
@@ -76,3 +81,48 @@ def test_pre_deployment_lines_that_read_the_deployment_pass(
     )
     assert results["pre.tests"]["status"] == "manual"
     assert results["pre.cdk-bootstrap"]["status"] == "skipped"
+
+
+# --- the pipelines' way: a pre-provisioned user, through the environment variables ----------
+def _pool_users(cognito: Any, pool_id: str) -> list[tuple[str, str, bool, Any]]:
+    listed = cognito.list_users(UserPoolId=pool_id)["Users"]
+    return sorted(
+        (u["Username"], u["UserStatus"], u["Enabled"], u["UserLastModifiedDate"]) for u in listed
+    )
+
+
+def test_smoke_signs_in_as_the_provisioned_user_and_leaves_the_pool_as_it_was(
+    state_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    from local.cognito import UserPool, create_test_user
+
+    state = json.loads(state_file.read_text())
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=state["motoEndpoint"],
+        region_name=state.get("region", "us-east-1"),
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    pool = UserPool(state["userPoolId"], state["appClientId"], state["motoEndpoint"])
+    password = f"Provisioned-{secrets.token_urlsafe(12)}-9z!"
+    username = "smoke-provisioned@example.com"
+    create_test_user(cognito, pool, username=username, password=password)  # the administrator
+    before = _pool_users(cognito, pool.pool_id)
+    monkeypatch.setenv("SMOKE_TEST_USERNAME", username)
+    monkeypatch.setenv("SMOKE_TEST_PASSWORD", password)
+
+    status, results = _run(state_file, tmp_path, "smoke")
+
+    smoke = {i: r for i, r in results.items() if r["section"] == "smoke"}
+    assert status == 0, smoke
+    assert len(smoke) == 8
+    assert all(r["status"] == "pass" for r in smoke.values()), smoke
+    assert f"pre-provisioned user {username}" in smoke["smoke.test-user"]["evidence"]
+    assert "at the end" not in smoke["smoke.test-user"]["evidence"]  # no cleanup to report
+    assert _pool_users(cognito, pool.pool_id) == before  # nothing created, changed or deleted
+    written = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    captured = capfd.readouterr()
+    for text in (written, captured.out, captured.err):
+        assert password not in text
+        assert "eyJ" not in text

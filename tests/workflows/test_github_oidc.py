@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.config import ConfigWarning, load_config
 from infra.github_oidc.config import GitHubConfigError, load_github_config, parse_config
+from infra.github_oidc.execution_policy import (
+    NO_PERMISSION_TYPES,
+    POLICY_NAME,
+    SERVICE_OF_RESOURCE_TYPE,
+)
+from infra.github_oidc.settings import (
+    DEFAULT_SETTINGS_PATH,
+    load_github_settings,
+    parse_settings,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -37,7 +50,13 @@ def render(value: Any) -> Any:
     return value
 
 
-def synth(tmp_path: Path, overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def synth(
+    tmp_path: Path, overrides: dict[str, Any], settings: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The OIDC app's templates by stack name, for github.json ``BASE`` + ``overrides``.
+
+    ``settings`` replaces infra/config/github-settings.json (default: the committed file).
+    """
     from aws_cdk import App
     from aws_cdk.assertions import Template
 
@@ -45,7 +64,12 @@ def synth(tmp_path: Path, overrides: dict[str, Any]) -> dict[str, dict[str, Any]
 
     path = tmp_path / "github.json"
     path.write_text(json.dumps({**BASE, **overrides}), encoding="utf-8")
-    app = App(context={"githubConfig": str(path)})
+    context = {"githubConfig": str(path)}
+    if settings is not None:
+        settings_path = tmp_path / "github-settings.json"
+        settings_path.write_text(json.dumps(settings), encoding="utf-8")
+        context["githubSettings"] = str(settings_path)
+    app = App(context=context)
     stacks = build(app)
     return {stack.stack_name: Template.from_stack(stack).to_json() for stack in stacks}
 
@@ -198,6 +222,291 @@ def test_an_account_with_a_provider_already_is_referenced_not_created(tmp_path):
     assert render(principal["Federated"]) == (
         "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
     )
+
+
+# --- who may administer Cognito users ----------------------------------------------------------
+
+
+def committed_settings() -> dict[str, Any]:
+    return json.loads(DEFAULT_SETTINGS_PATH.read_text(encoding="utf-8"))
+
+
+def trusted_environment(role: dict[str, Any]) -> str:
+    """The GitHub environment whose jobs the role's trust policy admits."""
+    statement = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    subject = statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
+    return subject.rsplit(":environment:", 1)[1]
+
+
+def cognito_grants(template: dict[str, Any], role_name: str) -> list[tuple[str, str]]:
+    """(action, resource) of every cognito-idp action the role's policy allows."""
+    statements = policy_of(template, logical_id(template, role_name))
+    return [
+        (action, resource)
+        for statement in statements
+        for action in as_list(statement["Action"])
+        if action.startswith("cognito-idp:")
+        for resource in as_list(render(statement["Resource"]))
+    ]
+
+
+def pool_of(env: str) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConfigWarning)
+        return load_config(env).cognito.user_pool_id
+
+
+def test_prods_verify_role_only_reads_the_pool_and_client_descriptions(name_form):
+    template = name_form["GitHubOidc-prod"]
+    grants = cognito_grants(template, "session-management-verify-prod")
+    assert {action for action, _ in grants} == {
+        "cognito-idp:DescribeUserPool",
+        "cognito-idp:DescribeUserPoolClient",
+    }
+    assert {resource for _, resource in grants} == {
+        f"arn:aws:cognito-idp:us-east-1:{ACCOUNTS['prod']}:userpool/{pool_of('prod')}"
+    }
+
+
+def test_no_role_reachable_without_approval_administers_users_of_a_pool_behind_reviewers(
+    name_form,
+):
+    settings = load_github_settings()
+    guarded_pools = {
+        pool_of(env) for env in BASE["environments"] if settings.environment(env).requires_approval
+    }
+    assert guarded_pools, "the committed settings give prod required reviewers"
+    checked = 0
+    for template in name_form.values():
+        for name, role in roles(template).items():
+            if settings.environment(trusted_environment(role)).requires_approval:
+                continue
+            checked += 1
+            for action, resource in cognito_grants(template, name):
+                if not action.startswith("cognito-idp:Admin"):
+                    continue
+                assert resource != "*", (name, action)
+                assert not any(resource.endswith(f"/{pool}") for pool in guarded_pools), (
+                    name,
+                    action,
+                    resource,
+                )
+    assert checked == 5  # every role but prod's deploy role runs without approval
+
+
+def test_stagings_verify_role_keeps_the_load_test_user_actions(name_form):
+    template = name_form["GitHubOidc-staging"]
+    grants = cognito_grants(template, "session-management-verify-staging")
+    assert {action for action, _ in grants} == {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminDeleteUser",
+        "cognito-idp:AdminGetUser",
+        "cognito-idp:AdminInitiateAuth",
+        "cognito-idp:AdminSetUserPassword",
+        "cognito-idp:DescribeUserPool",
+        "cognito-idp:DescribeUserPoolClient",
+    }
+    assert {resource for _, resource in grants} == {
+        f"arn:aws:cognito-idp:us-east-1:{ACCOUNTS['staging']}:userpool/{pool_of('staging')}"
+    }
+
+
+def test_no_deploy_role_needs_cognito_for_the_smoke_test(name_form):
+    for env in ACCOUNTS:
+        template = name_form[f"GitHubOidc-{env}"]
+        assert cognito_grants(template, f"session-management-deploy-{env}") == []
+
+
+def test_the_reviewers_in_the_settings_decide_which_verify_roles_manage_test_users(tmp_path):
+    settings = committed_settings()
+    settings["environments"]["staging"]["reviewers"] = [{"type": "User", "login": "octocat"}]
+    settings["environments"]["prod"]["reviewers"] = []
+    stacks = synth(tmp_path, {}, settings)
+
+    def admin(env: str) -> set[str]:
+        grants = cognito_grants(stacks[f"GitHubOidc-{env}"], f"session-management-verify-{env}")
+        return {action for action, _ in grants if action.startswith("cognito-idp:Admin")}
+
+    assert admin("staging") == set()
+    assert "cognito-idp:AdminCreateUser" in admin("prod")
+
+
+def test_an_environment_missing_from_the_settings_stops_the_app(tmp_path):
+    settings = committed_settings()
+    del settings["environments"]["prod-verify"]
+    with pytest.raises(GitHubConfigError) as raised:
+        synth(tmp_path, {}, settings)
+    assert (
+        "github-settings.json: environments.prod-verify: expected the GitHub environment "
+        "prod-verify" in str(raised.value)
+    )
+
+
+def test_the_committed_settings_are_valid():
+    settings = load_github_settings()
+    assert settings.environment("prod").requires_approval
+    assert not settings.environment("staging").requires_approval
+    assert not settings.environment("prod-verify").requires_approval
+    assert "SMOKE_TEST_PASSWORD" in settings.environment("prod").secrets
+    assert "SMOKE_TEST_USERNAME" in settings.environment("prod").variables
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda s: s["environments"]["prod"].update(reviewers=[{"type": "team"}]),
+            'environments.prod.reviewers[0].type: expected "Team" or "User", got "team"',
+        ),
+        (
+            lambda s: s["environments"]["prod"].update(reviewers=[{"type": "Team"}]),
+            "environments.prod.reviewers[0].slug: expected the team's slug, got null",
+        ),
+        (
+            lambda s: s["environments"]["prod"].update(reviewers="platform-approvers"),
+            "environments.prod.reviewers: expected a list of reviewers ([] for none)",
+        ),
+        (
+            lambda s: s["environments"]["dev"].update(preventSelfReview="yes"),
+            'environments.dev.preventSelfReview: expected true or false, got "yes"',
+        ),
+        (
+            lambda s: s["environments"]["dev"].update(secrets=["smoke-password"]),
+            "environments.dev.secrets[0]: expected names of letters, digits and underscores",
+        ),
+        (
+            lambda s: s["environments"]["dev"].update(approvers=[]),
+            "environments.dev.approvers: unknown field; expected one of: branches, "
+            "preventSelfReview, reviewers, secrets, tags, variables",
+        ),
+        (lambda s: s.pop("environments"), "environments: expected an object of GitHub"),
+        (
+            lambda s: s["branchProtection"].update(requiredChecks="CI"),
+            "branchProtection.requiredChecks: expected a list of check names",
+        ),
+    ],
+)
+def test_wrong_settings_are_refused_with_a_message_naming_the_field(change, message):
+    settings = committed_settings()
+    change(settings)
+    with pytest.raises(GitHubConfigError) as raised:
+        parse_settings(settings, "infra/config/github-settings.json")
+    assert str(raised.value).startswith("infra/config/github-settings.json: ")
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_missing_or_broken_settings_are_reported(tmp_path):
+    with pytest.raises(GitHubConfigError, match=r"github-settings\.json: no such file"):
+        load_github_settings(tmp_path / "github-settings.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text("[", encoding="utf-8")
+    with pytest.raises(GitHubConfigError, match="not valid JSON"):
+        load_github_settings(broken)
+
+
+# --- the CloudFormation execution policy -------------------------------------------------------
+
+# Resource type -> (the property that names it, its ARN in the policy, the action creating it).
+NAMED_RESOURCES = {
+    "AWS::DynamoDB::Table": (
+        "TableName",
+        "arn:aws:dynamodb:us-east-1:{account}:table/{name}",
+        "dynamodb:CreateTable",
+    ),
+    "AWS::Lambda::Function": (
+        "FunctionName",
+        "arn:aws:lambda:us-east-1:{account}:function:{name}",
+        "lambda:CreateFunction",
+    ),
+    "AWS::Logs::LogGroup": (
+        "LogGroupName",
+        "arn:aws:logs:us-east-1:{account}:log-group:{name}",
+        "logs:CreateLogGroup",
+    ),
+    "AWS::CloudWatch::Alarm": (
+        "AlarmName",
+        "arn:aws:cloudwatch:us-east-1:{account}:alarm:{name}",
+        "cloudwatch:PutMetricAlarm",
+    ),
+    "AWS::CloudWatch::Dashboard": (
+        "DashboardName",
+        "arn:aws:cloudwatch::{account}:dashboard/{name}",
+        "cloudwatch:PutDashboard",
+    ),
+    "AWS::SNS::Topic": ("TopicName", "arn:aws:sns:us-east-1:{account}:{name}", "sns:CreateTopic"),
+}
+
+
+def execution_policy(template: dict[str, Any]) -> list[dict[str, Any]]:
+    for resource in template["Resources"].values():
+        if (
+            resource["Type"] == "AWS::IAM::ManagedPolicy"
+            and resource["Properties"].get("ManagedPolicyName") == POLICY_NAME
+        ):
+            return resource["Properties"]["PolicyDocument"]["Statement"]
+    raise AssertionError(f"no {POLICY_NAME} in the template")
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """Whether an Allow statement grants ``action`` on ``resource`` (IAM's * wildcards)."""
+    return any(
+        statement["Effect"] == "Allow"
+        and any(fnmatch.fnmatchcase(action, a) for a in as_list(statement["Action"]))
+        and any(fnmatch.fnmatchcase(resource, r) for r in as_list(render(statement["Resource"])))
+        for statement in statements
+    )
+
+
+@pytest.fixture(scope="module")
+def dev_template(synthesized_envs) -> dict[str, Any]:
+    return synthesized_envs("dev").raw
+
+
+def test_the_execution_policy_covers_every_resource_type_of_the_dev_template(
+    name_form, dev_template
+):
+    statements = execution_policy(name_form["GitHubOidc-dev"])
+    granted = {action.split(":")[0] for s in statements for action in as_list(s["Action"])}
+    types = {resource["Type"] for resource in dev_template["Resources"].values()}
+    unmapped = types - set(SERVICE_OF_RESOURCE_TYPE) - NO_PERMISSION_TYPES
+    assert not unmapped, f"add these types to SERVICE_OF_RESOURCE_TYPE: {sorted(unmapped)}"
+    for resource_type in types - NO_PERMISSION_TYPES:
+        assert SERVICE_OF_RESOURCE_TYPE[resource_type] in granted, resource_type
+
+
+def test_the_execution_policy_allows_each_named_resource_of_the_dev_template(
+    name_form, dev_template
+):
+    statements = execution_policy(name_form["GitHubOidc-dev"])
+    account = ACCOUNTS["dev"]
+    checked = 0
+    for resource in dev_template["Resources"].values():
+        if resource["Type"] not in NAMED_RESOURCES:
+            continue
+        field, pattern, create = NAMED_RESOURCES[resource["Type"]]
+        arn = pattern.format(account=account, name=resource["Properties"][field])
+        assert allows(statements, create, arn), (create, arn)
+        checked += 1
+    assert checked >= 20
+
+
+def test_the_execution_policy_passes_only_the_stacks_roles_to_lambda_and_api_gateway(name_form):
+    statements = execution_policy(name_form["GitHubOidc-dev"])
+    passing = [s for s in statements if "iam:PassRole" in as_list(s["Action"])]
+    assert len(passing) == 1
+    assert render(passing[0]["Resource"]) == (
+        f"arn:aws:iam::{ACCOUNTS['dev']}:role/SessionManagement-dev-*"
+    )
+    assert passing[0]["Condition"] == {
+        "StringEquals": {
+            "iam:PassedToService": ["lambda.amazonaws.com", "apigateway.amazonaws.com"]
+        }
+    }
+    assert not allows(statements, "iam:CreateRole", f"arn:aws:iam::{ACCOUNTS['dev']}:role/x")
+    assert not allows(statements, "iam:CreateUser", f"arn:aws:iam::{ACCOUNTS['dev']}:user/x")
+    assert not allows(statements, "s3:DeleteBucket", "arn:aws:s3:::anything")
+    assert not allows(statements, "dynamodb:DeleteTable", "arn:aws:dynamodb:us-east-1:1:table/x")
 
 
 # --- config validation -----------------------------------------------------------------------

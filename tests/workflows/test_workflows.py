@@ -57,10 +57,13 @@ def uses_aws(job: dict[str, Any]) -> bool:
 # --- promotion graph -------------------------------------------------------------------------
 
 
-def test_ci_runs_on_pull_requests_and_pushes_and_calls_lint_test_synth(workflows):
+def test_ci_runs_on_pull_requests_and_before_every_deploy_and_calls_lint_test_synth(workflows):
     ci = workflows["ci.yml"]
-    assert "pull_request" in ci["on"]
-    assert "push" in ci["on"]
+    assert set(ci["on"]) == {"pull_request", "workflow_call"}
+    # A push to main runs CI inside its Deploy run, before dev (deploy.yml's `checks` job).
+    checks = workflows["deploy.yml"]["jobs"]["checks"]
+    assert checks["uses"] == "./.github/workflows/ci.yml"
+    assert "checks" in workflows["deploy.yml"]["jobs"]["dev"]["needs"]
     runs = " ".join(
         step.get("run", "") for job in ci["jobs"].values() for step in job.get("steps", [])
     )
@@ -92,15 +95,18 @@ def test_deploy_triggers_on_main_and_release_tags_only(workflows):
     assert on["push"]["tags"] == ["v*"]
 
 
-def test_build_job_synthesizes_once_and_uploads_every_environment(workflows):
-    build = workflows["deploy.yml"]["jobs"]["build"]
-    runs = [step.get("run", "") for step in build["steps"]]
+def test_the_checks_synthesize_once_and_upload_every_environment_with_its_digests(workflows):
+    synth = workflows["ci.yml"]["jobs"]["synth"]
+    runs = [step.get("run", "") for step in synth["steps"]]
     assert sum("make synth\n" in r + "\n" for r in runs) == 1
-    upload = [s for s in build["steps"] if "upload-artifact" in str(s.get("uses", ""))]
+    assert "make assembly-digests" in runs
+    upload = [s for s in synth["steps"] if "upload-artifact" in str(s.get("uses", ""))]
     assert len(upload) == 1
+    assert upload[0]["with"]["name"] == "${{ inputs.assembly-artifact }}"
     paths = upload[0]["with"]["path"]
     for env in ("dev", "staging", "prod"):
         assert f"cdk.out/{env}/" in paths
+    assert "cdk.out/SHA256SUMS" in paths
 
 
 def test_no_deploy_job_synthesizes_again(workflows):
@@ -120,13 +126,20 @@ def test_main_deploys_dev_and_tags_deploy_staging_then_prod(workflows):
     assert set(jobs) == {"dev", "staging", "prod"}
     assert jobs["dev"]["with"]["environment"] == "dev"
     assert jobs["dev"]["if"] == "github.ref == 'refs/heads/main'"
-    assert jobs["dev"]["needs"] == "build"
+    assert set(jobs["dev"]["needs"]) == {"release", "checks"}
     assert jobs["staging"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
-    assert jobs["staging"]["needs"] == "build"
+    assert set(jobs["staging"]["needs"]) == {"release", "assembly"}
     assert jobs["prod"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
-    assert set(jobs["prod"]["needs"]) == {"build", "staging"}
-    artifacts = {job["with"]["artifact"] for job in jobs.values()}
-    assert artifacts == {"${{ needs.build.outputs.artifact }}"}, "one assembly for all"
+    assert set(jobs["prod"]["needs"]) == {"release", "assembly", "staging"}
+    # dev deploys what the checks built; a tag deploys that same build, found by its commit.
+    assert jobs["dev"]["with"]["artifact"] == "${{ needs.release.outputs.artifact }}"
+    for env in ("staging", "prod"):
+        assert jobs[env]["with"]["artifact"] == "${{ needs.assembly.outputs.artifact }}"
+    assembly = workflows["deploy.yml"]["jobs"]["assembly"]
+    runs = " ".join(step.get("run", "") for step in assembly["steps"])
+    assert "make --no-print-directory find-assembly" in runs
+    assert "make assembly-check" in runs
+    assert "make synth" not in runs
 
 
 def test_staging_runs_the_load_test_and_prod_verifies_production(workflows):
@@ -163,7 +176,13 @@ def test_every_checklist_section_has_its_verification_job(workflows):
     assert set(found) == expected_sections()
     assert found["pre-deployment"] == "pre-deployment"
     assert "pre-deployment" in jobs["deploy"]["needs"], "pre-deployment checks run before"
-    for section in expected_sections() - {"pre-deployment"}:
+    # The smoke test runs in the deploy job itself, after the deploy step: behind the approval.
+    assert found["smoke"] == "deploy"
+    runs = [s.get("run", "") for s in jobs["deploy"]["steps"]]
+    deploy_step = next(i for i, r in enumerate(runs) if "make deploy-assembly" in r)
+    smoke_step = next(i for i, r in enumerate(runs) if "SECTION=smoke" in r)
+    assert deploy_step < smoke_step
+    for section in expected_sections() - {"pre-deployment", "smoke"}:
         needs = jobs[found[section]]["needs"]
         assert needs == "deploy" or "deploy" in needs, f"{section} does not run after deploy"
     assert jobs["verify-production"]["if"] == "inputs.verify-production"
@@ -188,6 +207,8 @@ STEP_VALUES = {
     "${{ matrix.section }}": "tables",
     "${{ inputs.release }}": "v1.2.3",
     "${{ github.triggering_actor }}": HOSTILE_ACTOR,
+    "${{ vars.SMOKE_TEST_USERNAME }}": "ci-smoke@example.com",
+    "${{ secrets.SMOKE_TEST_PASSWORD }}": "not-a-real-password",
 }
 APPROVERS = "reviewer-one, reviewer-two"
 
@@ -200,7 +221,7 @@ def _verify_steps(workflows) -> dict[str, dict[str, Any]]:
         for step in job.get("steps", [])
         if "make verify-section" in step.get("run", "")
     }
-    assert set(found) == {"pre-deployment", "verify", "verify-production"}
+    assert set(found) == {"pre-deployment", "deploy", "verify", "verify-production"}
     return found
 
 
@@ -244,12 +265,20 @@ def _head() -> str:
 def test_verification_jobs_pass_commit_release_actor_and_approvers_to_ci_verify(
     workflows, tmp_path, approvers
 ):
-    values = {**STEP_VALUES, "${{ needs.deploy.outputs.approved-by }}": approvers}
+    values = {
+        **STEP_VALUES,
+        "${{ needs.deploy.outputs.approved-by }}": approvers,
+        "${{ steps.approvals.outputs.approved-by }}": approvers,
+    }
     actor = HOSTILE_ACTOR.format(pwned=tmp_path / "pwned")
     for job_id, step in _verify_steps(workflows).items():
         assert "${{" not in step["run"], f"{job_id}: an expression expanded inside run"
         argv = _run_step(step, values, tmp_path)
-        section = {"pre-deployment": "pre-deployment", "verify-production": "production"}
+        section = {
+            "pre-deployment": "pre-deployment",
+            "deploy": "smoke",
+            "verify-production": "production",
+        }
         expected = ["-m", "ci.verify", "--env", "prod"]
         expected += ["--section", section.get(job_id, "tables")]
         expected += ["--commit", _head(), "--version", "v1.2.3", "--deployed-by", actor]
@@ -310,10 +339,12 @@ def test_rollback_destroys_dev_only_behind_a_typed_confirmation(workflows):
 
 def test_release_tags_are_validated_with_a_regex_in_shell(workflows):
     tag_check = re.escape(r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
-    build = workflows["deploy.yml"]["jobs"]["build"]["steps"][0]["run"]
+    release = (REPO_ROOT / ".github" / "scripts" / "check_release.sh").read_text()
     validate = workflows["rollback.yml"]["jobs"]["validate"]["steps"][0]["run"]
-    for run in (build, validate):
+    for run in (release, validate):
         assert re.search(tag_check, run)
+    steps = workflows["deploy.yml"]["jobs"]["release"]["steps"]
+    assert any("make --no-print-directory check-release" in s.get("run", "") for s in steps)
 
 
 # --- permissions -----------------------------------------------------------------------------
@@ -354,7 +385,17 @@ def test_aws_credentials_use_oidc_roles_and_mask_the_account(workflows, composit
         if not str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
             continue
         given = step["with"]
-        assert given["role-to-assume"].startswith("${{ secrets.AWS_"), f"{name}:{job_id}"
+        if name == "taskcat.yml":
+            # A test account outside infra/config, in a workflow nobody calls: its environment's
+            # secret reaches it (a called workflow is what gets "" for an environment secret).
+            assert given["role-to-assume"] == "${{ secrets.AWS_TASKCAT_ROLE_ARN }}"
+            continue
+        # Built from infra/config (make deploy-target), never a secret that a called workflow
+        # would get as "" (its caller passes none for it).
+        assert given["role-to-assume"] in (
+            "${{ steps.setup.outputs.deploy-role }}",
+            "${{ steps.setup.outputs.verify-role }}",
+        ), f"{name}:{job_id}"
         assert given["mask-aws-account-id"] is True
         assert "aws-access-key-id" not in given
         assert "aws-secret-access-key" not in given
@@ -425,24 +466,49 @@ def test_pins_match_action_pins_md(workflows, composite_actions):
 # --- concurrency -----------------------------------------------------------------------------
 
 
+def _groups(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every concurrency group of a workflow (top level and jobs), by where it is set."""
+    found = {"(top)": workflow.get("concurrency")} if workflow.get("concurrency") else {}
+    for job_id, job in workflow["jobs"].items():
+        if job.get("concurrency"):
+            found[job_id] = job["concurrency"]
+    return found
+
+
 def test_deploys_are_serialized_per_environment_and_never_cancelled(workflows):
-    groups: dict[str, set[str]] = {}
-    for name in ("deploy.yml", "rollback.yml"):
-        for job_id, job in workflows[name]["jobs"].items():
-            if job.get("uses") == REUSABLE_REF or job.get("environment") in ("dev",):
-                concurrency = job["concurrency"]
-                assert concurrency["cancel-in-progress"] is False, f"{name}:{job_id}"
-                groups.setdefault(name, set()).add(concurrency["group"])
-    assert groups["deploy.yml"] == {"deploy-dev", "deploy-staging", "deploy-prod"}
-    assert groups["rollback.yml"] == {
-        "deploy-${{ needs.validate.outputs.environment }}",
+    deploy = _groups(workflows["deploy.yml"])
+    assert {deploy[env]["group"] for env in ("dev", "staging", "prod")} == {
         "deploy-dev",
+        "deploy-staging",
+        "deploy-prod",
     }
-    inner = workflows[REUSABLE]["jobs"]["deploy"]["concurrency"]
-    assert inner["cancel-in-progress"] is False
-    assert inner["group"] == "cloudformation-${{ inputs.environment }}"
+    rollback = _groups(workflows["rollback.yml"])
+    assert rollback == {
+        "(top)": {"group": "rollback-${{ inputs.environment }}", "cancel-in-progress": False}
+    }
     for name in ("deploy.yml", "rollback.yml", "taskcat.yml"):
-        assert workflows[name]["concurrency"]["cancel-in-progress"] is False, name
+        for where, concurrency in _groups(workflows[name]).items():
+            assert concurrency["cancel-in-progress"] is False, f"{name}:{where}"
+
+
+def test_a_rollback_shares_no_group_with_a_release_waiting_for_approval(workflows):
+    """GitHub holds a caller job's group while its called workflow waits for approval, and a
+    newer pending run replaces an older pending one in a group: a rollback must not be in any
+    group a release holds, or it waits behind the approval (and can be dropped)."""
+    release_groups = set()
+    for concurrency in _groups(workflows["deploy.yml"]).values():
+        group = concurrency["group"]
+        release_groups |= {group.replace("${{ github.ref }}", ref) for ref in ("refs/tags/v1.0.0",)}
+    for concurrency in _groups(workflows[REUSABLE]).values():
+        for env in ("dev", "staging", "prod"):
+            release_groups.add(concurrency["group"].replace("${{ inputs.environment }}", env))
+    for concurrency in _groups(workflows["rollback.yml"]).values():
+        for env in ("dev", "staging", "prod"):
+            group = concurrency["group"].replace("${{ inputs.environment }}", env)
+            assert group not in release_groups, group
+    # The called chain itself holds no group of its own (its deploy job would hold it while
+    # waiting for prod's reviewers, for releases and rollbacks alike).
+    assert _groups(workflows[REUSABLE]) == {}
 
 
 # --- the Makefile is the one interface -------------------------------------------------------

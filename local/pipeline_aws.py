@@ -1,0 +1,585 @@
+"""A local AWS for the pipelines: :class:`PipelineAws`, with a control API for job processes.
+
+The rehearsal of the GitHub workflows (``act`` in host mode) runs each job as a separate process
+against one long-lived local AWS. ``PipelineAws`` is that AWS: moto's server on 127.0.0.1, and
+per environment (``infra/config/<env>.json``: dev 111111111111, staging 222222222222, prod
+333333333333) in that environment's account and region:
+
+- the ``CDKToolkit`` stack as ``cdk bootstrap`` leaves it (:mod:`local.cdk_bootstrap`);
+- a Cognito user pool and app client, with a confirmed smoke-test user (permanent password,
+  signable with ``InitiateAuth`` ``USER_PASSWORD_AUTH`` on the app client);
+- on request, the stack ``SessionManagement-<env>`` deployed from a cloud assembly and served
+  (a local gateway and the real handlers, :class:`local.served_stack.ServedStack`).
+
+moto's CloudFormation also answers ``ContinueUpdateRollback`` and ``CancelUpdateStack`` as AWS
+does (:mod:`local.stack_operations`), and a stack can be forced into any status to rehearse the
+recovery.
+
+Accounts in moto: moto acts in the account of the access key a request is signed with; a key
+issued by moto's STS ``AssumeRole``/``AssumeRoleWithWebIdentity`` belongs to the account of the
+role ARN (the role need not exist); any other key acts in 123456789012. So a job whose
+credentials come from assuming ``arn:aws:iam::111111111111:role/...`` acts in dev's account.
+``PipelineAws`` itself works in each account through such an assumed role
+(``arn:aws:iam::<account>:role/local-pipeline-aws``), and each function's workers get
+credentials of the function's own execution role. (``MOTO_ACCOUNT_ID`` in the environment, or an
+``x-moto-account-id`` header, would override all of this: leave them unset.)
+
+Control API (``http://127.0.0.1:PORT``, JSON in and out; an error answers a non-2xx status with
+``{"error": "<one line>"}``: 400 bad input, 404 unknown environment or stack, 409 a stack in a
+state that forbids the operation, 500 a failed deployment):
+
+    GET  /health                    {"status": "ok", "motoEndpoint": URL}
+    GET  /environments              {ENV: {"account", "region", "stackName", "userPoolId",
+                                           "appClientId", "jwksUrl", "smokeUser"}}
+    POST /deploy   {"env", "assembly"}  {"stackName", "outputs", "websocketUrl", "notes",
+                                         "recreated"}   (assembly: an absolute directory)
+    POST /destroy  {"env"}          {"stackName", "destroyed", "notes"}
+    GET  /stacks/<name>             {"stackName", "env", "status", "websocketUrl", "outputs"}
+    POST /stack-status {"stackName", "status"}  {"stackName", "previous", "status"}
+
+    with PipelineAws(smoke_user=("smoke@example.com", "Smoke-Password-1a")) as aws:
+        print(aws.control_url, aws.moto_endpoint)
+        result = aws.deploy("dev", Path("cdk.out/dev"))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from infra.config import ConfigWarning, load_config
+from local import cognito, stack_operations
+from local.cdk_bootstrap import bootstrap_toolkit
+from local.deploy import (
+    API_CREATED_TYPES,
+    CREATORS,
+    Clients,
+    DeployError,
+    Values,
+    delete_stack,
+    deploy_stack,
+)
+from local.moto_server import MotoServer
+from local.served_stack import ServedStack, ServeSettings
+from session_service import constants
+
+logger = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+OPERATOR_ROLE = "local-pipeline-aws"
+# States from which CloudFormation refuses an update (cdk deploy fails with this message).
+_NOT_UPDATABLE_SUFFIXES = ("_IN_PROGRESS", "_FAILED")
+
+
+class ControlError(RuntimeError):
+    """An expected refusal: ``status`` is the control API's HTTP status, the message one line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def assumed_session(endpoint_url: str, role_arn: str, session_name: str, region: str) -> Any:
+    """A boto3 session with moto STS credentials of ``role_arn``: it acts in the role's account."""
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 (the emulator's dummy credentials)
+    )
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64])[
+        "Credentials"
+    ]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+@dataclass
+class Environment:
+    """One environment's account in moto: its clients, its pool, its served stack."""
+
+    name: str
+    account: str
+    region: str
+    stack_name: str
+    config_pool_id: str
+    config_client_id: str
+    clients: Clients
+    pool: cognito.UserPool
+    smoke_user: cognito.TestUser | None = None
+    served: ServedStack | None = None
+    api_created: dict[str, Values] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "region": self.region,
+            "stackName": self.stack_name,
+            "userPoolId": self.pool.pool_id,
+            "appClientId": self.pool.client_id,
+            "jwksUrl": self.pool.jwks_url,
+            "smokeUser": self.smoke_user.username if self.smoke_user else None,
+        }
+
+
+@dataclass
+class DeployResult:
+    stack_name: str
+    outputs: dict[str, str]
+    websocket_url: str
+    notes: list[str]
+    recreated: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "stackName": self.stack_name,
+            "outputs": self.outputs,
+            "websocketUrl": self.websocket_url,
+            "notes": self.notes,
+            "recreated": self.recreated,
+        }
+
+
+class PipelineAws:
+    """moto + bootstrapped accounts + Cognito pools + deployed, served stacks + the control API.
+
+    ``smoke_user`` (username, password) is created, confirmed, in every environment's pool (the
+    username is an e-mail address: the pools sign in by e-mail). ``handler_env_overrides`` is
+    test-only, as for ``LocalEnvironment``.
+    """
+
+    def __init__(
+        self,
+        envs: Iterable[str] = ENVIRONMENTS,
+        *,
+        smoke_user: tuple[str, str] | None = None,
+        moto_port: int = 0,
+        control_port: int = 0,
+        handler_env_overrides: Mapping[str, str] | None = None,
+        max_concurrency: int = 4,
+    ) -> None:
+        self.env_names = tuple(envs)
+        self._smoke_user = smoke_user
+        self._control_port = control_port
+        self._overrides = dict(handler_env_overrides or {})
+        self._max_concurrency = max_concurrency
+        self.moto = MotoServer(port=moto_port)
+        self.environments: dict[str, Environment] = {}
+        self._lock = threading.RLock()
+        self._control: ThreadingHTTPServer | None = None
+        self._control_thread: threading.Thread | None = None
+
+    # --- addresses ----------------------------------------------------------------------------
+    @property
+    def moto_endpoint(self) -> str:
+        return self.moto.endpoint
+
+    @property
+    def control_url(self) -> str:
+        if self._control is None:
+            raise RuntimeError("the pipeline AWS is not started")
+        host, port = self._control.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> PipelineAws:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> PipelineAws:
+        try:
+            stack_operations.install()
+            endpoint = self.moto.start()
+            for name in self.env_names:
+                self.environments[name] = self._prepare(name, endpoint)
+            self._start_control()
+        except BaseException:
+            self.stop()
+            raise
+        logger.info("pipeline AWS ready: moto %s, control %s", endpoint, self.control_url)
+        return self
+
+    def stop(self) -> None:
+        if self._control is not None:
+            self._control.shutdown()
+            self._control.server_close()
+            self._control = None
+        if self._control_thread is not None:
+            self._control_thread.join(timeout=5)
+            self._control_thread = None
+        for environment in self.environments.values():
+            if environment.served is not None:
+                environment.served.stop()
+                environment.served = None
+        self.environments.clear()
+        if self.moto.port is not None:
+            try:
+                self.moto.reset()  # moto's state lives in this process; leave none behind
+            except OSError:
+                logger.debug("moto reset failed", exc_info=True)
+            self.moto.stop()
+            self.moto.port = None
+
+    def _prepare(self, name: str, endpoint: str) -> Environment:
+        """Bootstrap the environment's account and give it a user pool and the smoke user."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConfigWarning)
+            config = load_config(name)
+        role = f"arn:aws:iam::{config.account}:role/{OPERATOR_ROLE}"
+        session = assumed_session(endpoint, role, OPERATOR_ROLE, config.region)
+        clients = Clients(session, endpoint, config.region)
+        bootstrap_toolkit(clients)
+        pool = cognito.create_user_pool(
+            clients("cognito-idp"),
+            endpoint,
+            pool_name=f"session-management-{name}",
+            client_name=f"session-management-{name}-client",
+        )
+        environment = Environment(
+            name=name,
+            account=config.account,
+            region=config.region,
+            stack_name=constants.STACK_NAME_TEMPLATE.format(env=name),
+            config_pool_id=config.cognito.user_pool_id,
+            config_client_id=config.cognito.app_client_id,
+            clients=clients,
+            pool=pool,
+        )
+        if self._smoke_user is not None:
+            username, password = self._smoke_user
+            environment.smoke_user = cognito.create_test_user(
+                clients("cognito-idp"), pool, username, password
+            )
+        logger.info("%s: account %s bootstrapped, user pool %s", name, config.account, pool.pool_id)
+        return environment
+
+    # --- what job processes ask for ------------------------------------------------------------
+    def environment(self, name: str) -> Environment:
+        if name not in self.environments:
+            known = ", ".join(self.environments) or "none"
+            raise ControlError(404, f"unknown environment {name!r}; expected one of: {known}")
+        return self.environments[name]
+
+    def deploy(self, env: str, assembly_dir: Path) -> DeployResult:
+        """Deploy ``<assembly_dir>/SessionManagement-<env>.template.json`` and serve it."""
+        with self._lock:
+            environment = self.environment(env)
+            original, template = self._read_assembly(environment, Path(assembly_dir))
+            notes = self._substitution_notes(environment, template)
+            if original == json.dumps(template) or environment.pool.pool_id in original:
+                notes = [n for n in notes if not n.startswith("Cognito ids")]
+            previous_port: tuple[int, int] | None = None
+            if environment.served is not None and environment.served.gateway is not None:
+                gateway = environment.served.gateway
+                previous_port = (gateway.port or 0, gateway.management_port or 0)
+            recreated = self._remove_existing(environment, notes)
+            try:
+                outputs = deploy_stack(
+                    template,
+                    stack_name=environment.stack_name,
+                    endpoint_url=self.moto_endpoint,
+                    region=environment.region,
+                    session=environment.clients.session,
+                    assets=Path(assembly_dir),
+                    api_created=environment.api_created,
+                )
+            except (DeployError, ClientError, BotoCoreError) as err:
+                raise ControlError(
+                    500, f"deploy of {environment.stack_name} failed: {err}"
+                ) from err
+            stack_operations.keep_template(environment.stack_name, environment.account, original)
+            url = self._serve(environment, outputs, previous_port, notes)
+            return DeployResult(environment.stack_name, outputs, url, notes, recreated)
+
+    def destroy(self, env: str) -> dict[str, Any]:
+        """Delete the environment's stack (and what the deployer made outside it); stop serving."""
+        with self._lock:
+            environment = self.environment(env)
+            notes: list[str] = []
+            destroyed = self._remove_existing(environment, notes, reason="destroy")
+            if not destroyed:
+                notes.append(f"stack {environment.stack_name} does not exist: nothing to destroy")
+            return {"stackName": environment.stack_name, "destroyed": destroyed, "notes": notes}
+
+    def set_stack_status(self, stack_name: str, status: str) -> dict[str, str]:
+        """Force a stack into ``status`` (e.g. UPDATE_ROLLBACK_FAILED) to rehearse recovery."""
+        with self._lock:
+            try:
+                previous = stack_operations.set_stack_status(stack_name, status)
+            except stack_operations.StackOperationError as err:
+                code = 404 if "does not exist" in str(err) else 400
+                raise ControlError(code, str(err)) from err
+            return {"stackName": stack_name, "previous": previous, "status": status}
+
+    def websocket_url(self, stack_name: str) -> str:
+        """``ws://127.0.0.1:PORT/<stage>`` of a deployed, served stack."""
+        served = self._environment_of(stack_name).served
+        if served is None or served.gateway is None:
+            raise ControlError(404, f"stack {stack_name} is not deployed")
+        return served.endpoint
+
+    def stack(self, stack_name: str) -> dict[str, Any]:
+        environment = self._environment_of(stack_name)
+        url = self.websocket_url(stack_name)
+        assert environment.served is not None
+        return {
+            "stackName": stack_name,
+            "env": environment.name,
+            "status": stack_operations.stack_status(stack_name, environment.account),
+            "websocketUrl": url,
+            "outputs": environment.served.outputs,
+        }
+
+    # --- the deployment's parts ------------------------------------------------------------------
+    def _environment_of(self, stack_name: str) -> Environment:
+        for environment in self.environments.values():
+            if environment.stack_name == stack_name:
+                return environment
+        known = ", ".join(e.stack_name for e in self.environments.values())
+        raise ControlError(404, f"unknown stack {stack_name!r}; expected one of: {known}")
+
+    def _read_assembly(self, environment: Environment, assembly: Path) -> tuple[str, Any]:
+        """The assembly's template text as is, and parsed with the local pool's ids in it."""
+        if not assembly.is_absolute():
+            raise ControlError(400, f"assembly {assembly}: an absolute directory is expected")
+        if not assembly.is_dir():
+            raise ControlError(400, f"assembly {assembly}: no such directory (run `make synth`)")
+        path = assembly / f"{environment.stack_name}.template.json"
+        if not path.is_file():
+            raise ControlError(
+                400,
+                f"assembly {assembly} has no {path.name}: not an assembly of {environment.name}",
+            )
+        original = path.read_text(encoding="utf-8")
+        pool = environment.pool
+        if pool.pool_id in original and pool.client_id in original:
+            # Synthesized from a config that names the local pool (the rehearsal's repository).
+            try:
+                return original, json.loads(original)
+            except ValueError as err:
+                raise ControlError(400, f"{path}: not JSON ({err})") from err
+        for configured in (environment.config_pool_id, environment.config_client_id):
+            if configured not in original:
+                raise ControlError(
+                    400,
+                    f"{path} does not carry the Cognito id {configured} of "
+                    f"infra/config/{environment.name}.json: synthesized from another config?",
+                )
+        text = original.replace(environment.config_pool_id, environment.pool.pool_id).replace(
+            environment.config_client_id, environment.pool.client_id
+        )
+        try:
+            return original, json.loads(text)
+        except ValueError as err:
+            raise ControlError(400, f"{path}: not JSON ({err})") from err
+
+    def _substitution_notes(self, environment: Environment, template: Any) -> list[str]:
+        types = {r.get("Type") for r in template.get("Resources", {}).values()}
+        by_api = sorted(t for t in types if t in CREATORS and t not in API_CREATED_TYPES)
+        completed = sorted(t for t in types if t in API_CREATED_TYPES)
+        env = environment.name
+        return [
+            "cdk deploy substituted by the local deployer (local.deploy): moto's CloudFormation "
+            f"cannot create {', '.join(by_api)}; they were created through the service APIs from "
+            "the template's properties"
+            + (
+                f", as were {', '.join(completed)} (moto's CloudFormation drops their "
+                "architecture, tags and tracing)"
+                if completed
+                else ""
+            ),
+            f"Cognito ids of infra/config/{env}.json ({environment.config_pool_id}, "
+            f"{environment.config_client_id}) substituted by the local pool's "
+            f"({environment.pool.pool_id}, {environment.pool.client_id}): the configured pool "
+            "does not exist in moto",
+            "GetTemplate answers the assembly's template as cdk deploy submits it (not the "
+            "deployer's intermediate one), so cdk diff compares as against AWS",
+        ]
+
+    def _remove_existing(
+        self, environment: Environment, notes: list[str], reason: str = "redeploy"
+    ) -> bool:
+        """Delete the environment's stack if it exists; whether it existed."""
+        try:
+            [stack] = environment.clients("cloudformation").describe_stacks(
+                StackName=environment.stack_name
+            )["Stacks"]
+        except ClientError:
+            stack = None
+        if stack is None or stack["StackStatus"] == "DELETE_COMPLETE":
+            return False
+        status = stack["StackStatus"]
+        if reason == "redeploy" and status.endswith(_NOT_UPDATABLE_SUFFIXES):
+            # What CloudFormation answers to the update cdk deploy would submit.
+            raise ControlError(
+                409, f"Stack:{stack['StackId']} is in {status} state and can not be updated."
+            )
+        if environment.served is not None:
+            environment.served.stop()
+            environment.served = None
+        try:
+            delete_stack(environment.clients, environment.stack_name, environment.api_created)
+        except DeployError as err:
+            raise ControlError(500, str(err)) from err
+        environment.api_created.clear()
+        if reason == "redeploy":
+            notes.append(
+                f"stack update substituted by delete and create: {environment.stack_name} existed "
+                f"({status}) and the local deployer cannot update a stack in place (it creates "
+                "what moto's CloudFormation cannot outside the stack); the tables' items are gone"
+            )
+        else:
+            notes.append(f"stack {environment.stack_name} ({status}) deleted")
+        return True
+
+    def _serve(
+        self,
+        environment: Environment,
+        outputs: Mapping[str, str],
+        previous_port: tuple[int, int] | None,
+        notes: list[str],
+    ) -> str:
+        """Start the gateway and runtimes, on the previous ports when they are still free."""
+        ports = [previous_port, None] if previous_port else [None]
+        last_error: OSError | None = None
+        for attempt in ports:
+            served = ServedStack(
+                environment.clients,
+                outputs,
+                moto_endpoint=self.moto_endpoint,
+                jwks_url=environment.pool.jwks_url,
+                settings=ServeSettings(
+                    port=attempt[0] if attempt else 0,
+                    management_port=attempt[1] if attempt else 0,
+                    handler_env_overrides=self._overrides,
+                    max_concurrency=self._max_concurrency,
+                ),
+                credentials=self._execution_role_credentials,
+            )
+            try:
+                served.start()
+            except OSError as err:  # the previous port was taken meanwhile
+                last_error = err
+                continue
+            except (RuntimeError, ClientError, BotoCoreError) as err:
+                raise ControlError(500, f"cannot serve {environment.stack_name}: {err}") from err
+            environment.served = served
+            if previous_port and attempt is None:
+                notes.append(
+                    f"the WebSocket URL changed to {served.endpoint}: port {previous_port[0]} "
+                    "was taken"
+                )
+            notes.append(
+                f"the WebSocket API is served by the local gateway at {served.endpoint} with the "
+                "real handlers in local worker processes: moto neither serves WebSocket APIs nor "
+                f"runs functions; the {constants.OUTPUT_WEBSOCKET_URL} output "
+                f"({outputs.get(constants.OUTPUT_WEBSOCKET_URL)}) does not resolve here "
+                "(smoke-test with SESSION_WEBSOCKET_URL)"
+            )
+            return served.endpoint
+        raise ControlError(500, f"cannot serve {environment.stack_name}: {last_error}")
+
+    def _execution_role_credentials(self, configuration: Mapping[str, Any]) -> dict[str, str]:
+        """Credentials of the function's execution role: its workers act in the stack's account."""
+        region = str(configuration["FunctionArn"]).split(":")[3]  # arn:aws:lambda:REGION:…
+        session = assumed_session(
+            self.moto_endpoint, configuration["Role"], configuration["FunctionName"], region
+        )
+        credentials = session.get_credentials()
+        return {
+            "AWS_ACCESS_KEY_ID": credentials.access_key,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+            "AWS_SESSION_TOKEN": credentials.token,
+        }
+
+    # --- the control API -------------------------------------------------------------------------
+    def _start_control(self) -> None:
+        handler = type("ControlHandler", (_ControlHandler,), {"aws": self})
+        self._control = ThreadingHTTPServer(("127.0.0.1", self._control_port), handler)
+        self._control.daemon_threads = True
+        self._control_thread = threading.Thread(
+            target=self._control.serve_forever, name="pipeline-aws-control", daemon=True
+        )
+        self._control_thread.start()
+
+    def handle(self, method: str, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """One control request -> its JSON answer (raises :class:`ControlError`)."""
+        if method == "GET" and path == "/health":
+            return {"status": "ok", "motoEndpoint": self.moto_endpoint}
+        if method == "GET" and path == "/environments":
+            return {name: e.describe() for name, e in self.environments.items()}
+        if method == "GET" and path.startswith("/stacks/"):
+            return self.stack(path.removeprefix("/stacks/"))
+        if method == "POST" and path == "/deploy":
+            env, assembly = _field(body, "env"), _field(body, "assembly")
+            return self.deploy(env, Path(assembly)).as_json()
+        if method == "POST" and path == "/destroy":
+            return self.destroy(_field(body, "env"))
+        if method == "POST" and path == "/stack-status":
+            return self.set_stack_status(_field(body, "stackName"), _field(body, "status"))
+        raise ControlError(404, f"no such endpoint: {method} {path} (see local/pipeline_aws.py)")
+
+
+def _field(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ControlError(400, f"request body: {name!r} is required (a non-empty string)")
+    return value
+
+
+class _ControlHandler(BaseHTTPRequestHandler):
+    aws: PipelineAws
+    server_version = "local-pipeline-aws"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("control API: " + format, *args)
+
+    def _answer(self, status: int, body: Mapping[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _dispatch(self, method: str) -> None:
+        try:
+            body: Any = {}
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                try:
+                    body = json.loads(self.rfile.read(length))
+                except ValueError as err:
+                    raise ControlError(400, f"request body is not JSON: {err}") from err
+            if not isinstance(body, dict):
+                raise ControlError(400, "request body: a JSON object is expected")
+            self._answer(HTTPStatus.OK, self.aws.handle(method, self.path.split("?")[0], body))
+        except ControlError as err:
+            self._answer(err.status, {"error": str(err)})
+        except Exception as err:  # an unexpected fault still answers JSON, and is logged
+            logger.exception("control API %s %s failed", method, self.path)
+            self._answer(500, {"error": f"{type(err).__name__}: {err}"})
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")

@@ -1,0 +1,367 @@
+"""The scenarios of ``make rehearse``: what a team does with the pipelines, and what must follow.
+
+Each scenario acts as a person would (opens a pull request, pushes, tags, approves, dispatches a
+rollback), lets act run the real workflows, and checks what GitHub and AWS would then show: which
+jobs ran, failed or never started, the error line a refusal prints, the artifacts, and the
+deployments in the local AWS. Scenarios build on each other in the listed order (the release
+deploys what the push to main built; the rollbacks go back to that release), so a selection runs
+the scenarios it depends on first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rehearsal.act import Run
+from rehearsal.stage import Stage
+
+RELEASE = "v1.0.0"
+APPROVER = "release-approver"
+
+
+@dataclass
+class Check:
+    what: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Outcome:
+    name: str
+    title: str
+    checks: list[Check] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    seconds: float = 0.0
+    state: dict[str, str] = field(default_factory=dict)  # stack -> status after the scenario
+    error: str | None = None  # the scenario could not be carried out
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks)
+
+    def check(self, what: str, ok: bool, detail: str = "") -> None:
+        self.checks.append(Check(what, bool(ok), detail))
+
+    def jobs(self, run: Run, expected: dict[str, str]) -> None:
+        """One check per job: its result must be the expected one ("not run" for never started)."""
+        for fragment, wanted in expected.items():
+            got = run.result(fragment)
+            errors = run.job(fragment).errors if run.job(fragment) else []
+            detail = f"{got}" + (f": {errors[0]}" if errors and got != wanted else "")
+            self.check(f"{run.workflow} job `{fragment}` {wanted}", got == wanted, detail)
+
+    def error_line(self, run: Run, fragment: str, text: str) -> None:
+        job = run.job(fragment)
+        errors = job.errors if job else []
+        self.check(
+            f"`{fragment}` says: {text}",
+            any(text in e for e in errors),
+            "; ".join(errors[:2]) or "no error line",
+        )
+
+
+DEV_CHAIN = ["diff (dev)", "verify pre-deployment (dev)", "deploy (dev)", "sign-off (dev)"]
+VERIFY_SECTIONS = ("tables", "functions", "api", "monitoring", "post-deployment")
+CHECKS = (
+    "lint, format, workflow lint, taskcat lint",
+    "tests (unit, integration, infrastructure, end to end, workflows)",
+    "synth every environment (cfn-lint, cdk-nag)",
+)
+
+
+def _chain(env: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
+    jobs = {
+        f"diff ({env})": "success",
+        f"verify pre-deployment ({env})": "success",
+        f"deploy ({env})": "success",
+        **{f"verify {s} ({env})": "success" for s in VERIFY_SECTIONS},
+        **{job: "success" for job in extra},
+        f"sign-off ({env})": "success",
+    }
+    return jobs
+
+
+def _approval(env: str, state: str = "approved", login: str = APPROVER) -> dict[str, Any]:
+    return {"state": state, "environments": [{"name": env}], "user": {"login": login}}
+
+
+def _artifact_names(stage: Stage, run: Run) -> set[str]:
+    return {a["name"] for a in stage.github.artifacts(run_id=run.run_id)}
+
+
+def _sums(stage: Stage, run: Run, name: str) -> str:
+    path = stage.github.artifact_dir(run.run_id, name) / "SHA256SUMS"
+    return path.read_text() if path.exists() else ""
+
+
+# --- scenarios -------------------------------------------------------------------------------
+def pull_request(stage: Stage, out: Outcome) -> None:
+    sha = stage.sandbox.commit("feature/docs", "docs: a clearer sentence", {"NOTES.md": "x\n"})
+    payload = {
+        "number": 7,
+        "pull_request": {"number": 7, "head": {"sha": sha, "ref": "feature/docs"}},
+    }
+    run = stage.run("ci.yml", "pull_request", ref="refs/pull/7/merge", sha=sha, payload=payload)
+    out.runs.append(run)
+    out.jobs(run, {job: "success" for job in CHECKS})
+    out.check(
+        "a pull request uploads no cloud assembly",
+        not any(n.startswith("cloud-assembly") for n in _artifact_names(stage, run)),
+        ", ".join(sorted(_artifact_names(stage, run))),
+    )
+
+
+def push_main(stage: Stage, out: Outcome) -> None:
+    sha = stage.base
+    run = stage.run("deploy.yml", "push", ref="refs/heads/main", sha=sha)
+    out.runs.append(run)
+    out.jobs(run, {"check the ref": "success", **{c: "success" for c in CHECKS}, **_chain("dev")})
+    out.check(
+        f"the checks uploaded the one build, cloud-assembly-{sha[:12]}…",
+        f"cloud-assembly-{sha}" in _artifact_names(stage, run),
+    )
+    stack = stage.stack("dev")
+    out.check(
+        "SessionManagement-dev is deployed in dev's account",
+        bool(stack) and str(stack.get("status", "")).endswith("_COMPLETE"),
+        str(stack and stack.get("status")),
+    )
+    stage.scratch["main_run"] = run
+    stage.scratch["main_sha"] = sha
+
+
+def red_commit(stage: Stage, out: Outcome) -> None:
+    red = (
+        '"""A change whose test fails: the pipeline must stop before anything deploys."""\n\n\n'
+        "def test_the_change_works() -> None:\n    assert 1 + 1 == 3\n"
+    )
+    sha = stage.sandbox.commit("main", "a change whose test fails", {"tests/unit/test_red.py": red})
+    before = stage.stack("dev")
+    run = stage.run("deploy.yml", "push", ref="refs/heads/main", sha=sha)
+    out.runs.append(run)
+    out.jobs(
+        run,
+        {
+            CHECKS[1]: "failure",
+            **{job: "not run" for job in DEV_CHAIN},
+        },
+    )
+    after = stage.stack("dev")
+    out.check(
+        "the dev stack is untouched",
+        (before or {}).get("outputs") == (after or {}).get("outputs")
+        and (before or {}).get("status") == (after or {}).get("status"),
+        str(after and after.get("status")),
+    )
+    # Put main back to green for what follows (the release tags main's green commit).
+    stage.sandbox.revert("main", sha)
+
+
+def tag_off_main(stage: Stage, out: Outcome) -> None:
+    sha = stage.sandbox.commit("feature/hotfix", "a fix not merged to main", {"FIX.md": "x\n"})
+    stage.sandbox.tag("v0.9.0", sha)
+    run = stage.run("deploy.yml", "push", ref="refs/tags/v0.9.0", sha=sha)
+    out.runs.append(run)
+    out.jobs(
+        run,
+        {
+            "check the ref": "failure",
+            "the build dev deployed": "not run",
+            "deploy (staging)": "not run",
+            "deploy (prod)": "not run",
+        },
+    )
+    out.error_line(run, "check the ref", "which is not on main")
+
+
+def release(stage: Stage, out: Outcome) -> None:
+    sha = stage.scratch["main_sha"]
+    main_run: Run = stage.scratch["main_run"]
+    stage.sandbox.tag(RELEASE, sha)
+    run = stage.run(
+        "deploy.yml",
+        "push",
+        ref=f"refs/tags/{RELEASE}",
+        sha=sha,
+        actor="developer",
+        approvals=[_approval("prod")],
+    )
+    out.runs.append(run)
+    staging = _chain("staging", ("load test (staging)",))
+    prod = _chain("prod", ("verify production (prod)",))
+    out.jobs(run, {"check the ref": "success", "the build dev deployed": "success"})
+    out.jobs(run, {**staging, **prod})
+    out.jobs(run, {c: "not run" for c in CHECKS})
+    main_sums = _sums(stage, main_run, f"cloud-assembly-{sha}")
+    release_sums = _sums(stage, run, f"cloud-assembly-{RELEASE}")
+    out.check(
+        "staging and prod deployed the build dev deployed (same files, same digests)",
+        bool(main_sums) and main_sums == release_sums,
+        f"{len(main_sums.splitlines())} files recorded",
+    )
+    for env in ("staging", "prod"):
+        stack = stage.stack(env)
+        out.check(
+            f"SessionManagement-{env} is deployed",
+            bool(stack) and str(stack.get("status", "")).endswith("_COMPLETE"),
+            str(stack and stack.get("status")),
+        )
+    stage.scratch["release_run"] = run
+
+
+def rollback_staging(stage: Stage, out: Outcome) -> None:
+    release_run: Run = stage.scratch["release_run"]
+    # A fork's pull request uploads an artifact of the release's name, newer than the real one:
+    # the rollback must not take it.
+    rogue = stage.github.start_run(
+        repository="acme/session-management",
+        workflow_path=".github/workflows/ci.yml",
+        event="pull_request",
+        head_sha=stage.scratch["main_sha"],
+        head_branch="evil",
+        actor="outsider",
+        head_repository="outsider/session-management",
+    )
+    stage.github.add_artifact(rogue, f"cloud-assembly-{RELEASE}", 1)
+    stage.github.artifact_dir(rogue, f"cloud-assembly-{RELEASE}").mkdir(parents=True)
+    stage.github.finish_run(rogue, "success")
+    run = _dispatch_rollback(stage, "staging", "staging smoke failures after v1.1.0")
+    out.runs.append(run)
+    out.jobs(
+        run,
+        {"validate the request": "success", "find or rebuild the release's assembly": "success"},
+    )
+    out.jobs(run, _chain("staging"))
+    out.check(
+        f"the rollback redeployed the artifact of the tag's Deploy run {release_run.run_id}, "
+        f"not the fork's run {rogue}",
+        f"uploaded by run {release_run.run_id}" in run.log.read_text(),
+    )
+
+
+def stuck_stack(stage: Stage, out: Outcome) -> None:
+    assert stage.aws is not None
+    stage.aws.set_stack_status("SessionManagement-dev", "UPDATE_ROLLBACK_FAILED")
+    run = _dispatch_rollback(stage, "dev", "dev stuck in UPDATE_ROLLBACK_FAILED")
+    out.runs.append(run)
+    out.jobs(run, _chain("dev"))
+    out.check(
+        "make stack-recover continued the rollback before the redeploy",
+        "continuing the failed rollback" in run.log.read_text(),
+    )
+    stack = stage.stack("dev")
+    out.check(
+        "SessionManagement-dev is deployable again and redeployed",
+        bool(stack) and str(stack.get("status", "")).endswith("_COMPLETE"),
+        str(stack and stack.get("status")),
+    )
+
+
+def rollback_rules(stage: Stage, out: Outcome) -> None:
+    before = stage.stack("prod")
+    branch = stage.sandbox.commit("feature/rollback-here", "a branch", {"BRANCH.md": "x\n"})
+    run = _dispatch_rollback(
+        stage,
+        "prod",
+        "from a branch",
+        ref="refs/heads/feature/rollback-here",
+        sha=branch,
+        approvals=[_approval("prod")],
+    )
+    out.runs.append(run)
+    out.jobs(run, {"diff (prod)": "failure", "deploy (prod)": "not run"})
+    out.error_line(run, "diff (prod)", "not allowed to deploy to prod-verify")
+    rejected = _dispatch_rollback(
+        stage, "prod", "rejected by the approver", approvals=[_approval("prod", "rejected")]
+    )
+    out.runs.append(rejected)
+    out.jobs(rejected, {"diff (prod)": "success", "deploy (prod)": "failure"})
+    out.error_line(rejected, "deploy (prod)", "was rejected")
+    after = stage.stack("prod")
+    out.check(
+        "prod is untouched by both",
+        (before or {}).get("outputs") == (after or {}).get("outputs"),
+        str(after and after.get("status")),
+    )
+
+
+def _dispatch_rollback(
+    stage: Stage,
+    env: str,
+    reason: str,
+    *,
+    ref: str = "refs/heads/main",
+    sha: str | None = None,
+    approvals: list[dict[str, Any]] | None = None,
+) -> Run:
+    inputs = {"environment": env, "release": RELEASE, "reason": reason, "action": "redeploy"}
+    main = sha or stage.sandbox.branch_head("main")
+    return stage.run(
+        "rollback.yml",
+        "workflow_dispatch",
+        ref=ref,
+        sha=main,
+        approvals=approvals or ([_approval("prod")] if env == "prod" else []),
+        payload={"inputs": inputs},
+    )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    run: Callable[[Stage, Outcome], None]
+    needs: tuple[str, ...] = ()
+    in_ci: bool = False  # part of `make test` (CI's budget); every scenario runs in make rehearse
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("tag-off-main", "a release tag on a commit not on main", tag_off_main, (), True),
+    Scenario("pull-request", "a pull request: CI only", pull_request),
+    Scenario("push-main", "a push to main: CI, then dev", push_main, (), True),
+    Scenario("red-commit", "a commit whose test fails", red_commit, ("push-main",), True),
+    Scenario("release", "a release tag on main: staging, then approved prod", release,
+             ("push-main",)),
+    Scenario("rollback", "a rollback of staging to the release, from main", rollback_staging,
+             ("release",)),
+    Scenario("stuck-stack", "dev stuck in UPDATE_ROLLBACK_FAILED, recovered by a rollback",
+             stuck_stack, ("release",)),
+    Scenario("rollback-rules", "prod rollbacks the environment rules or the approver refuse",
+             rollback_rules, ("release",)),
+)  # fmt: skip
+
+
+def select(names: list[str]) -> list[Scenario]:
+    """The named scenarios with what they need, in the listed order (all when none named)."""
+    by_name = {s.name: s for s in SCENARIOS}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValueError(f"unknown scenario {unknown[0]!r}; expected one of: {', '.join(by_name)}")
+    wanted: set[str] = set()
+
+    def add(name: str) -> None:
+        wanted.add(name)
+        for need in by_name[name].needs:
+            add(need)
+
+    for name in names or list(by_name):
+        add(name)
+    return [s for s in SCENARIOS if s.name in wanted]
+
+
+def play(stage: Stage, scenario: Scenario) -> Outcome:
+    out = Outcome(scenario.name, scenario.title)
+    started = time.monotonic()
+    try:
+        scenario.run(stage, out)
+    except Exception as err:  # reported as the scenario's failure, with its cause
+        out.error = f"{type(err).__name__}: {err}"
+    out.seconds = time.monotonic() - started
+    for env in ("dev", "staging", "prod"):
+        stack = stage.stack(env)
+        out.state[f"SessionManagement-{env}"] = str(stack.get("status")) if stack else "absent"
+    return out
