@@ -107,6 +107,10 @@ verify: ## Verify the ENV deployment against the deployment checklist (ENV=local
 demo: ## Start the local environment, deploy, verify against the checklist, print the report, stop
 	$(PY) -m local --demo
 
+.PHONY: github-settings
+github-settings: ## Print the gh api calls that give REPO=OWNER/NAME the environments of infra/config/github-settings.json (APPLY=1 makes them)
+	$(PY) -m infra.github_oidc.apply_settings --repo "$(REPO)" $(if $(APPLY),--apply)
+
 .PHONY: rehearse
 rehearse: ## Run the real workflows with act against the local AWS, every scenario (SCENARIOS=names for some); reports/rehearsal.md
 	$(PY) -m rehearsal $(SCENARIOS)

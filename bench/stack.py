@@ -66,7 +66,10 @@ def from_stack(env: str, region: str, cloudformation: Any = None) -> StackTarget
     return StackTarget(
         env=env,
         region=region,
-        endpoint=_output(outputs, constants.OUTPUT_WEBSOCKET_URL, stack),
+        # SESSION_WEBSOCKET_URL: the endpoint when it is not the stack's output (a custom
+        # domain in front, or the local gateway of the rehearsal), as for ci.verify's smoke test.
+        endpoint=os.environ.get("SESSION_WEBSOCKET_URL")
+        or _output(outputs, constants.OUTPUT_WEBSOCKET_URL, stack),
         user_pool_id=_output(outputs, constants.OUTPUT_USER_POOL_ID, stack),
         app_client_id=_output(outputs, constants.OUTPUT_APP_CLIENT_ID, stack),
     )

@@ -50,7 +50,8 @@ class Outcome:
         """One check per job: its result must be the expected one ("not run" for never started)."""
         for fragment, wanted in expected.items():
             got = run.result(fragment)
-            errors = run.job(fragment).errors if run.job(fragment) else []
+            job = run.job(fragment)
+            errors = job.errors if job else []
             detail = f"{got}" + (f": {errors[0]}" if errors and got != wanted else "")
             self.check(f"{run.workflow} job `{fragment}` {wanted}", got == wanted, detail)
 
@@ -87,6 +88,10 @@ def _chain(env: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
 
 def _approval(env: str, state: str = "approved", login: str = APPROVER) -> dict[str, Any]:
     return {"state": state, "environments": [{"name": env}], "user": {"login": login}}
+
+
+def _status(stack: dict[str, Any] | None) -> str:
+    return str(stack.get("status")) if stack else "absent"
 
 
 def _artifact_names(stage: Stage, run: Run) -> set[str]:
@@ -127,8 +132,8 @@ def push_main(stage: Stage, out: Outcome) -> None:
     stack = stage.stack("dev")
     out.check(
         "SessionManagement-dev is deployed in dev's account",
-        bool(stack) and str(stack.get("status", "")).endswith("_COMPLETE"),
-        str(stack and stack.get("status")),
+        _status(stack).endswith("_COMPLETE"),
+        _status(stack),
     )
     stage.scratch["main_run"] = run
     stage.scratch["main_sha"] = sha
@@ -155,7 +160,7 @@ def red_commit(stage: Stage, out: Outcome) -> None:
         "the dev stack is untouched",
         (before or {}).get("outputs") == (after or {}).get("outputs")
         and (before or {}).get("status") == (after or {}).get("status"),
-        str(after and after.get("status")),
+        _status(after),
     )
     # Put main back to green for what follows (the release tags main's green commit).
     stage.sandbox.revert("main", sha)
@@ -207,8 +212,8 @@ def release(stage: Stage, out: Outcome) -> None:
         stack = stage.stack(env)
         out.check(
             f"SessionManagement-{env} is deployed",
-            bool(stack) and str(stack.get("status", "")).endswith("_COMPLETE"),
-            str(stack and stack.get("status")),
+            _status(stack).endswith("_COMPLETE"),
+            _status(stack),
         )
     stage.scratch["release_run"] = run
 
@@ -256,8 +261,8 @@ def stuck_stack(stage: Stage, out: Outcome) -> None:
     stack = stage.stack("dev")
     out.check(
         "SessionManagement-dev is deployable again and redeployed",
-        bool(stack) and str(stack.get("status", "")).endswith("_COMPLETE"),
-        str(stack and stack.get("status")),
+        _status(stack).endswith("_COMPLETE"),
+        _status(stack),
     )
 
 
@@ -285,7 +290,7 @@ def rollback_rules(stage: Stage, out: Outcome) -> None:
     out.check(
         "prod is untouched by both",
         (before or {}).get("outputs") == (after or {}).get("outputs"),
-        str(after and after.get("status")),
+        _status(after),
     )
 
 
