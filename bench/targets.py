@@ -8,6 +8,7 @@ creation, ``alarms.sessionCreationLatencyP95Ms``, the figure the latency alarm w
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +39,16 @@ def _config_create_target(env: str) -> float | None:
         return None
 
 
+# Another targets file (the rehearsal's: the emulator's latencies are not AWS's).
+TARGETS_FILE_VARIABLE = "BENCH_TARGETS_FILE"
+
+
 def load_targets(env: str, path: Path | None = None) -> Targets:
-    raw = json.loads((path or TARGETS_FILE).read_text(encoding="utf-8"))
+    path = path or Path(os.environ.get(TARGETS_FILE_VARIABLE) or TARGETS_FILE)
+    raw = json.loads(path.read_text(encoding="utf-8"))
     entry: dict[str, Any] = raw.get(env) or raw["default"]
-    shown = f"bench/targets.json ({env if env in raw else 'default'})"
+    name = "bench/targets.json" if path == TARGETS_FILE else str(path)
+    shown = f"{name} ({env if env in raw else 'default'})"
     p95 = {op: float(v) for op, v in entry["p95Ms"].items()}
     sources = {f"{op} p95": shown for op in p95}
     from_config = _config_create_target(env)

@@ -171,13 +171,7 @@ class LocalEnvironment:
             self.served.stop()
             self.served = None
         logger.debug("functions stopped after %.1f s", time.monotonic() - started)
-        if self.moto.port is not None:
-            try:
-                self.moto.reset()  # moto's state lives in this process; leave none behind
-            except OSError:
-                logger.debug("moto reset failed", exc_info=True)
-            self.moto.stop()
-            self.moto.port = None
+        self.moto.shutdown()
         if self._state_file is not None:
             self._state_file.unlink(missing_ok=True)
         logger.info("local environment stopped in %.1f s", time.monotonic() - started)

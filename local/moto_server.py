@@ -76,3 +76,14 @@ class MotoServer:
             self._server.stop()
             self._server = None
             logger.info("moto server stopped")
+
+    def shutdown(self) -> None:
+        """Reset, then stop: moto's state lives in this process, so none is left behind."""
+        if self.port is None:
+            return
+        try:
+            self.reset()
+        except OSError:
+            logger.debug("moto reset failed", exc_info=True)
+        self.stop()
+        self.port = None

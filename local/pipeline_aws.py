@@ -230,13 +230,7 @@ class PipelineAws:
                 environment.served.stop()
                 environment.served = None
         self.environments.clear()
-        if self.moto.port is not None:
-            try:
-                self.moto.reset()  # moto's state lives in this process; leave none behind
-            except OSError:
-                logger.debug("moto reset failed", exc_info=True)
-            self.moto.stop()
-            self.moto.port = None
+        self.moto.shutdown()
 
     def _prepare(self, name: str, endpoint: str) -> Environment:
         """Bootstrap the environment's account and give it a user pool and the smoke user."""

@@ -13,7 +13,9 @@ SUBSTITUTED = (
     "command with `CDK=python -m local.cdk`, which has the local deployer create the stack "
     "(moto's CloudFormation cannot create AWS::ApiGatewayV2::*, CloudWatch alarms or SNS "
     "subscriptions) and serves it with the local gateway; `make test` runs `tests/unit` "
-    "(the whole suite is `make test` itself); third-party actions are stand-ins "
+    "(the whole suite is `make test` itself); the staging load test's p95 latency targets are "
+    "the emulator's (join 5 s, heartbeat 1 s: moto and the local gateway set the latency here, "
+    "not AWS), its other targets stay; third-party actions are stand-ins "
     "(rehearsal/actions/); GitHub's API is rehearsal/gh.py."
 )
 

@@ -20,6 +20,7 @@ refuses, and does its effect on this machine:
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -107,12 +108,35 @@ def _version(command: Sequence[str]) -> str:
     return (done.stdout or done.stderr).strip().split()[-1].lstrip("v")
 
 
+def _stamp_hash(*names: str) -> str:
+    """The hash the Makefile names an install stamp after (``cat FILES | sha256sum``)."""
+    data = b"".join((_workspace() / name).read_bytes() for name in names)
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _require_shared_install(stamp: Path, *names: str) -> None:
+    """The shared tools were installed from the job's own dependency files, or the job stops.
+
+    Every job shares the rehearsal's tools; a job whose files differ would run `make install`
+    into them (and repoint the editable install at its own, short-lived workspace).
+    """
+    expected = stamp.parent / f"{stamp.name}-{_stamp_hash(*names)}"
+    if not expected.exists():
+        raise ActionFailed(
+            f"{' and '.join(names)} differ from what the rehearsal's tools were installed from "
+            f"({stamp.parent}): the rehearsal shares one install across jobs; run `make install` "
+            "before `make rehearse`, and rehearse no commit that changes dependencies"
+        )
+
+
 def setup_python() -> None:
     wanted = _input("python-version")
     have = _version(["python3", "--version"])
     if wanted and not (have == wanted or have.startswith(wanted + ".")):
         raise ActionFailed(f"Python {wanted} is not on this machine (it has {have})")
     home = Path(os.environ["REHEARSAL_HOME"])
+    _require_shared_install(home / ".venv" / ".installed", "requirements.lock", "pyproject.toml")
+    _require_shared_install(home / ".venv-taskcat" / ".installed", "requirements-taskcat.lock")
     _append(
         "GITHUB_ENV",
         [
@@ -134,6 +158,9 @@ def setup_node() -> None:
         # (which supports both), and the difference is said here.
         print(f"::warning::setup-node (stand-in): Node {wanted} asked for; this machine has {have}")
     home = Path(os.environ["REHEARSAL_HOME"])
+    _require_shared_install(
+        home / "node_modules" / ".installed", "package.json", "package-lock.json"
+    )
     _append("GITHUB_ENV", [f"NODE_PREFIX={home}"])
     print(f"setup-node (stand-in): Node {have} of this machine, CDK CLI of {home}/node_modules")
 

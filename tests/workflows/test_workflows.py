@@ -552,3 +552,22 @@ def test_taskcat_deploys_the_staging_template_in_two_regions(workflows):
     assert set(taskcat["on"]) == {"workflow_dispatch"}
     runs = " ".join(s.get("run", "") for s in taskcat["jobs"]["taskcat"]["steps"])
     assert "make taskcat" in runs
+
+
+def test_the_deploy_job_ends_before_its_credentials_expire(workflows):
+    deploy = workflows[REUSABLE]["jobs"]["deploy"]
+    [credentials] = [
+        s
+        for s in deploy["steps"]
+        if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
+    ]
+    lifetime = int(credentials["with"]["role-duration-seconds"])
+    assert lifetime <= 3600, "role chaining caps sessions at one hour"
+    assert deploy["timeout-minutes"] * 60 < lifetime
+
+
+def test_report_artifacts_are_named_per_attempt_so_a_rerun_does_not_collide(workflows):
+    for job_id, job in workflows[REUSABLE]["jobs"].items():
+        for step in job.get("steps", []):
+            if str(step.get("uses", "")).startswith("actions/upload-artifact@"):
+                assert "github.run_attempt" in step["with"]["name"], job_id
