@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rehearsal.act import Run
+from rehearsal.sandbox import REPOSITORY
 from rehearsal.stage import Stage
 
 RELEASE = "v1.0.0"
@@ -223,7 +224,7 @@ def rollback_staging(stage: Stage, out: Outcome) -> None:
     # A fork's pull request uploads an artifact of the release's name, newer than the real one:
     # the rollback must not take it.
     rogue = stage.github.start_run(
-        repository="acme/session-management",
+        repository=REPOSITORY,
         workflow_path=".github/workflows/ci.yml",
         event="pull_request",
         head_sha=stage.scratch["main_sha"],
