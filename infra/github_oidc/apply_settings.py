@@ -68,22 +68,15 @@ def calls(settings: GitHubSettings, repo: str) -> list[Call]:
                 },
             )
         )
-        for pattern in env.branches:
-            found.append(
+        for kind, patterns in (("branch", env.branches), ("tag", env.tags)):
+            found += [
                 Call(
                     "POST",
                     f"repos/{repo}/environments/{name}/deployment-branch-policies",
-                    {"name": pattern, "type": "branch"},
+                    {"name": pattern, "type": kind},
                 )
-            )
-        for pattern in env.tags:
-            found.append(
-                Call(
-                    "POST",
-                    f"repos/{repo}/environments/{name}/deployment-branch-policies",
-                    {"name": pattern, "type": "tag"},
-                )
-            )
+                for pattern in patterns
+            ]
     ruleset = settings.tag_ruleset
     found.append(
         Call(
