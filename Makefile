@@ -119,22 +119,25 @@ rehearse: ## Run the real workflows with act against the local AWS, every scenar
 bench: ## Load-test the local environment at several levels and write bench/results/
 	$(PY) -m bench
 
-# The template taskcat deploys and lints: re-synthesized when the app, its config or the code change.
-TASKCAT_TEMPLATE := cdk.out/staging/SessionManagement-staging.template.json
+# The taskcat project (taskcat/): the staging stack synthesized portable (no account or region) and
+# its code zipped where taskcat uploads it (infra/taskcat_project.py); remade when the sources change.
+TASKCAT_PROJECT := taskcat
+TASKCAT_TEMPLATE := $(TASKCAT_PROJECT)/templates/session-management.template.json
 $(TASKCAT_TEMPLATE): $(shell find infra src -name '*.py' -o -name '*.json' 2>/dev/null) $(wildcard cdk.json)
-	$(CDK) synth --quiet $(CDK_APP) --context env=staging --output cdk.out/staging
+	$(CDK) synth --quiet $(CDK_APP) --context env=staging --context portable=true --output cdk.out/taskcat
+	$(PY) -m infra.taskcat_project cdk.out/taskcat $(TASKCAT_PROJECT)
 
 .PHONY: taskcat
-taskcat: $(TASKCAT_TEMPLATE) ## Deploy the synthesized staging template in two regions with taskcat (needs AWS credentials)
-	$(TASKCAT_VENV)/bin/taskcat test run --output-directory reports/taskcat
+taskcat: $(TASKCAT_TEMPLATE) ## Deploy the staging stack in two regions of a test account with taskcat (needs AWS credentials)
+	$(TASKCAT_VENV)/bin/taskcat test run --project-root $(TASKCAT_PROJECT) --output-directory $(CURDIR)/reports/taskcat
 
 .PHONY: taskcat-lint
-taskcat-lint: $(TASKCAT_TEMPLATE) ## Lint .taskcat.yml and its template (synthesizes staging first when the sources changed)
-	$(TASKCAT_VENV)/bin/taskcat lint
+taskcat-lint: $(TASKCAT_TEMPLATE) ## Lint taskcat/.taskcat.yml and its template (remade first when the sources changed)
+	$(TASKCAT_VENV)/bin/taskcat lint --project-root $(TASKCAT_PROJECT)
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the installed tools)
-	rm -rf cdk.out .build reports .pytest_cache .ruff_cache .mypy_cache
+	rm -rf cdk.out .build reports .pytest_cache .ruff_cache .mypy_cache $(TASKCAT_PROJECT)/templates $(TASKCAT_PROJECT)/assets
 
 # --- Pipelines (.github/workflows call these targets; docs/pipelines.md) ------------------------
 SECTION ?=

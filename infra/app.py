@@ -1,5 +1,8 @@
 """The CDK app: ``cdk synth --context env=dev`` (or staging, prod, local).
 
+``--context portable=true`` synthesizes the environment's stack without its account and region
+(an environment-agnostic template), which ``make taskcat`` deploys in a test account.
+
 The environment's configuration is validated before any construct is built; a bad value stops
 synth with one line naming the file, the field and what is expected. cdk-nag's AwsSolutions
 checks run as a validation plugin, so a finding that is not acknowledged fails the synth.
@@ -42,7 +45,8 @@ def build_app(
     config = load_config_from_context(
         app.node.try_get_context("env"), app.node.try_get_context, config_dir
     )
-    stack = SessionManagementStack(app, config=config)
+    portable = str(app.node.try_get_context("portable") or "").lower() in {"1", "true", "yes"}
+    stack = SessionManagementStack(app, config=config, portable=portable)
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
     )

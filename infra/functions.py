@@ -84,10 +84,17 @@ class SessionFunctions(Construct):
         removal = (
             RemovalPolicy.RETAIN if config.production.deletion_protection else RemovalPolicy.DESTROY
         )
-        # how cdk-nag spells the partition in a finding: the literal, or the pseudo parameter
-        partition = Stack.of(self).partition
-        if Token.is_unresolved(partition):
-            partition = "<AWS::Partition>"
+        # how cdk-nag spells the partition, region and account in a finding: the literal, or the
+        # pseudo parameter (a portable stack names no account or region)
+        stack = Stack.of(self)
+        partition, region, account = (
+            f"<{pseudo}>" if Token.is_unresolved(value) else value
+            for value, pseudo in (
+                (stack.partition, "AWS::Partition"),
+                (stack.region, "AWS::Region"),
+                (stack.account, "AWS::AccountId"),
+            )
+        )
         codes: dict[str, lambda_.Code] = {}
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
@@ -136,8 +143,8 @@ class SessionFunctions(Construct):
                         )
                     )
                     wildcard_findings += [
-                        f"Resource::arn:{partition}:execute-api:{config.region}:"
-                        f"{config.account}:<{API_LOGICAL_ID}>/{config.stage_name}/"
+                        f"Resource::arn:{partition}:execute-api:{region}:"
+                        f"{account}:<{API_LOGICAL_ID}>/{config.stage_name}/"
                         f"{method}/@connections/*"
                         for method in grant.actions
                     ]

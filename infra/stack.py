@@ -21,12 +21,21 @@ if TYPE_CHECKING:
 class SessionManagementStack(Stack):
     """Everything one environment of the session service runs on."""
 
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig, **kwargs: object) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        portable: bool = False,
+        **kwargs: object,
+    ) -> None:
+        # A portable stack names no account or region: its ARNs and URLs take them from where it
+        # deploys (taskcat deploys the staging template in a test account, in two regions).
         super().__init__(
             scope,
             config.stack_name,
             stack_name=config.stack_name,
-            env=Environment(account=config.account, region=config.region),
+            env=None if portable else Environment(account=config.account, region=config.region),
             description=f"{constants.SERVICE_NAME}: serverless WebSocket sessions ({config.env})",
             termination_protection=config.production.deletion_protection,
             **kwargs,  # type: ignore[arg-type]

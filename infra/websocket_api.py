@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Aws, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
@@ -117,7 +117,11 @@ class SessionWebSocketApi(Construct):
     @property
     def endpoint_host(self) -> str:
         region = Stack.of(self).region
-        return f"{self.api_id}.execute-api.{region}.{RegionInfo.get(region).domain_suffix}"
+        # A portable stack's region is a token: its URL suffix is then the pseudo parameter's.
+        suffix = (
+            Aws.URL_SUFFIX if Token.is_unresolved(region) else RegionInfo.get(region).domain_suffix
+        )
+        return f"{self.api_id}.execute-api.{region}.{suffix}"
 
     @property
     def websocket_url(self) -> str:

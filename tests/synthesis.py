@@ -50,11 +50,16 @@ class Synthesized:
         return self.raw["Resources"][logical_id]["Properties"]
 
 
-def synthesize(env: str, outdir: Path, config_dir: Path | None = None) -> Synthesized:
+def synthesize(
+    env: str,
+    outdir: Path,
+    config_dir: Path | None = None,
+    context: dict[str, Any] | None = None,
+) -> Synthesized:
     """``cdk synth`` of ``env`` in-process (cdk.json's feature flags; cdk-nag included)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)
-        app, stack = build_app(env, config_dir=config_dir, outdir=str(outdir))
+        app, stack = build_app(env, config_dir=config_dir, context=context, outdir=str(outdir))
         assembly = app.synth()
     artifact = assembly.get_stack_artifact(stack.artifact_id)
     raw = json.loads(Path(assembly.directory, artifact.template_file).read_text())

@@ -543,10 +543,10 @@ def test_dependabot_updates_pip_npm_and_actions():
 def test_taskcat_deploys_the_staging_template_in_two_regions(workflows):
     from tests.workflows.workflow_files import load_yaml
 
-    config = load_yaml(REPO_ROOT / ".taskcat.yml")
+    config = load_yaml(REPO_ROOT / "taskcat" / ".taskcat.yml")
     assert config["project"]["regions"] == ["us-east-1", "us-west-2"]
     test = config["tests"]["staging"]
-    assert test["template"] == "cdk.out/staging/SessionManagement-staging.template.json"
+    assert test["template"] == "templates/session-management.template.json"
     assert set(test["regions"]) == {"us-east-1", "us-west-2"}
     taskcat = workflows["taskcat.yml"]
     assert set(taskcat["on"]) == {"workflow_dispatch"}
