@@ -111,6 +111,11 @@ demo: ## Start the local environment, deploy, verify against the checklist, prin
 github-settings: ## Print the gh api calls that give REPO=OWNER/NAME the environments of infra/config/github-settings.json (APPLY=1 makes them)
 	$(PY) -m infra.github_oidc.apply_settings --repo "$(REPO)" $(if $(APPLY),--apply)
 
+.PHONY: delivery-metrics
+DAYS ?= 28
+delivery-metrics: ## Lead time, deploy frequency, change failure rate, time to restore of REPO=OWNER/NAME's last DAYS=28 days (gh api); reports/delivery-metrics.md
+	$(PY) -m ci.delivery_metrics --repo "$(REPO)" --days "$(DAYS)" --output $(REPORTS)/delivery-metrics.md
+
 .PHONY: rehearse
 rehearse: ## Run the real workflows with act against the local AWS, every scenario (SCENARIOS=names for some); reports/rehearsal.md
 	$(PY) -m rehearsal $(SCENARIOS)
