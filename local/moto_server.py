@@ -10,6 +10,8 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
+from local import moto_transactions
+
 logger = logging.getLogger(__name__)
 
 # moto's server logs every request through werkzeug at INFO; the local environment's logs are
@@ -41,6 +43,7 @@ class MotoServer:
 
     def start(self) -> str:
         """Start the server and wait until it answers; return its endpoint URL."""
+        moto_transactions.install()  # transactions that do not copy whole tables
         self._server = ThreadedMotoServer(
             ip_address=self._host, port=self._requested_port, verbose=False
         )
