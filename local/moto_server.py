@@ -10,7 +10,7 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
-from local import moto_transactions
+from local import moto_apigatewayv2, moto_transactions
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class MotoServer:
     def start(self) -> str:
         """Start the server and wait until it answers; return its endpoint URL."""
         moto_transactions.install()  # transactions that do not copy whole tables
+        moto_apigatewayv2.install()  # get-authorizers, which the checklist's command calls
         self._server = ThreadedMotoServer(
             ip_address=self._host, port=self._requested_port, verbose=False
         )
