@@ -16,7 +16,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from local.environment import STATE_FILE, LocalEnvironment, read_state
+from local.environment import LocalEnvironment
+from local.state import STATE_FILE, running_state
 
 logger = logging.getLogger("local")
 
@@ -128,12 +129,12 @@ def run_demo(env: LocalEnvironment) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(args.quiet)
-    running = read_state()
+    running = running_state()
     if running is not None and not args.demo:
         logger.error(
             "a local environment already runs (pid %s, %s); stop it first",
-            running.get("pid"),
-            running.get("websocketEndpoint"),
+            running.pid,
+            running.websocket_url,
         )
         return 1
     env = LocalEnvironment(
