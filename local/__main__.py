@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from local.environment import LocalEnvironment
@@ -63,7 +64,21 @@ def configure_logging(quiet: bool) -> None:
         logging.getLogger("lambda").setLevel(logging.WARNING)
 
 
+def interpreter() -> str:
+    """This interpreter as a reader types it from the repository root (``.venv/bin/python``).
+
+    A bare ``python`` is the reader's system interpreter, which lacks the project's packages
+    unless the venv is activated: the examples name the venv's interpreter instead.
+    """
+    executable = Path(sys.executable)
+    try:
+        return str(executable.relative_to(Path.cwd()))
+    except ValueError:
+        return str(executable)
+
+
 def banner(env: LocalEnvironment, token: str) -> str:
+    python = interpreter()
     stage_url = env.endpoint
     speaker = (
         f"{stage_url}?action=createSession&sourceLanguage=en&qualityTier=standard&token={token}"
@@ -79,17 +94,18 @@ Session service running locally (started in {env.started_in or 0:.1f} s). Ctrl-C
   Cognito user pool    {env.user_pool.pool_id}   app client {env.user_pool.client_id}
   State file           {STATE_FILE} (for `make verify ENV=local`)
 
-A speaker token (local throwaway, valid 1 hour; `python -m local.client token` makes another):
+A speaker token (local throwaway, valid 1 hour; `{python} -m local.client token` makes
+another). The commands below run as printed from the repository root, no venv to activate:
 
 {token}
 
 Speaker: create a session, then type {{"action":"heartbeat"}} at the prompt:
-  python -m local.client speaker
-  python -m websockets '{speaker}'
+  {python} -m local.client speaker
+  {python} -m websockets '{speaker}'
 
 Listener (SESSION_ID from the speaker's sessionCreated message):
-  python -m local.client listener SESSION_ID --language es
-  python -m websockets '{listener}'
+  {python} -m local.client listener SESSION_ID --language es
+  {python} -m websockets '{listener}'
 """
 
 

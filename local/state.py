@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-STATE_FILE = REPO_ROOT / ".local" / "state.json"
+# LOCAL_STATE_FILE moves it (tests run the printed examples against an environment of their own).
+STATE_FILE = Path(os.environ.get("LOCAL_STATE_FILE") or REPO_ROOT / ".local" / "state.json")
 NOT_RUNNING = "no local environment running: start it with `make local`"
 
 
