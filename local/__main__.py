@@ -13,10 +13,13 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from infra.config import load_config
+from local import profiles
 from local.environment import LocalEnvironment
 from local.state import STATE_FILE, running_state
 
@@ -44,6 +47,12 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="close every socket after this many seconds (API Gateway: 7200)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=sorted(profiles.PROFILES),
+        default=profiles.DEFAULT_PROFILE,
+        help="the handlers' limits: as deployed (default) or relaxed for testing by hand",
     )
     p.add_argument("--synth", action="store_true", help="synthesize even if up to date")
     p.add_argument("--demo", action="store_true", help="start, verify, print the report, stop")
@@ -77,7 +86,22 @@ def interpreter() -> str:
         return str(executable)
 
 
-def banner(env: LocalEnvironment, token: str) -> str:
+def limits_note(profile: str) -> str:
+    """What the banner says of the per-address limits in effect, and how to lift them."""
+    if profile != profiles.DEFAULT_PROFILE:
+        return f"Profile {profile}: per-address and per-user limits raised for testing by hand."
+    with warnings.catch_warnings():  # the config's own warnings are `make synth`'s to show
+        warnings.simplefilter("ignore")
+        limits = load_config("local").limits
+    return (
+        f"Limits as deployed: {limits.connection_attempt_limit_per_minute} connection attempts"
+        f" and {limits.listener_join_limit_per_minute} joins a minute per address (every client"
+        " here\nis 127.0.0.1); a refused handshake answers 429 with its reason and Retry-After."
+        "\nFor testing by hand: make local PROFILE=relaxed (local/README.md, Limits)."
+    )
+
+
+def banner(env: LocalEnvironment, token: str, profile: str = profiles.DEFAULT_PROFILE) -> str:
     python = interpreter()
     stage_url = env.endpoint
     speaker = (
@@ -93,6 +117,8 @@ Session service running locally (started in {env.started_in or 0:.1f} s). Ctrl-C
   AWS emulator (moto)  {env.moto_endpoint}   (AWS_ENDPOINT_URL for the aws CLI / boto3)
   Cognito user pool    {env.user_pool.pool_id}   app client {env.user_pool.client_id}
   State file           {STATE_FILE} (for `make verify ENV=local`)
+
+{limits_note(profile)}
 
 A speaker token (local throwaway, valid 1 hour; `{python} -m local.client token` makes
 another). The commands below run as printed from the repository root, no venv to activate:
@@ -161,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_duration=args.max_duration,
         force_synth=args.synth,
         state_file=None if args.demo else STATE_FILE,
+        handler_env_overrides=profiles.overrides(args.profile),
+        # A person reads these refusals; the demo's verification sees what AWS would send.
+        explain_refusals=not args.demo,
     )
     try:
         env.start()
@@ -172,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.demo:
             return run_demo(env)
-        print(banner(env, env.speaker_token()), flush=True)
+        print(banner(env, env.speaker_token(), args.profile), flush=True)
         wait_for_interrupt()
         logger.info("stopping …")
         return 0

@@ -101,6 +101,26 @@ class Participant:
         return new
 
 
+def refusal_text(refused: InvalidStatus) -> str:
+    """A refused handshake as a person reads it: status, the service's reason, when to retry.
+
+    ``make local`` answers a refusal with the error's body and a Retry-After header (API
+    Gateway sends the status only: then the status is all there is to show).
+    """
+    response = refused.response
+    text = f"refused: HTTP {response.status_code}"
+    try:
+        error = json.loads(response.body or b"")
+    except ValueError:
+        error = None
+    if isinstance(error, dict) and error.get("message"):
+        text += f" {error.get('code')}: {error['message']}"
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        text += f" (retry after {retry_after} s)"
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m local.client")
     sub = p.add_subparsers(dest="command", required=True)
@@ -134,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(Participant(state, query, args.interval).run())
     except InvalidStatus as refused:
-        print(f"refused: HTTP {refused.response.status_code}", file=sys.stderr)
+        print(refusal_text(refused), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

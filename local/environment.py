@@ -54,6 +54,7 @@ class LocalEnvironment:
         force_synth: bool = False,
         state_file: Path | None = None,
         max_concurrency: int = 8,
+        explain_refusals: bool = False,
     ) -> None:
         self._port = port
         self._management_port = management_port
@@ -64,6 +65,7 @@ class LocalEnvironment:
         self._force_synth = force_synth
         self._state_file = state_file
         self._max_concurrency = max_concurrency
+        self._explain_refusals = explain_refusals
         self.region = REGION
         self.stack_name = STACK_NAME
         self.moto = MotoServer(port=moto_port)
@@ -155,6 +157,7 @@ class LocalEnvironment:
                 max_duration=self._max_duration,
                 handler_env_overrides=self._overrides,
                 max_concurrency=self._max_concurrency,
+                explain_refusals=self._explain_refusals,
             ),
             environment=self.function_environment,
         )

@@ -51,6 +51,11 @@ class GatewayConfig:
     max_duration: float = MAX_DURATION
     frame_limit: int = FRAME_LIMIT
     message_limit: int = MESSAGE_LIMIT
+    # A local aid, off as in AWS: a handshake refused by the $connect integration is answered
+    # with the integration's body (the error: code, message, details) and, when the details
+    # carry ``retryAfter``, a Retry-After header, so a person testing by hand sees why and for
+    # how long. API Gateway sends the status only.
+    explain_refusals: bool = False
 
     @property
     def domain_name(self) -> str:
@@ -69,7 +74,8 @@ class GatewayConfig:
 class HandshakeRefused(Exception):
     """A ``$connect`` the gateway refuses: the handshake is answered with ``status``."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, body: str | None = None) -> None:
         super().__init__(f"{status} {reason}")
         self.status = status
         self.reason = reason
+        self.body = body  # the $connect integration's, when it refused the handshake

@@ -163,7 +163,7 @@ class Gateway:
                 refused.status,
                 refused.reason,
             )
-            return ws.respond(refused.status, f"{refused.reason}\n")
+            return self._refusal(ws, refused)
         self._pending[ws.id] = connection
         return None
 
@@ -201,7 +201,28 @@ class Gateway:
             logger.error("$connect returned no valid statusCode: %r", result.payload)
             raise HandshakeRefused(502, "Bad Gateway")
         if not 200 <= status <= 299:
-            raise HandshakeRefused(status, HTTPStatus(status).phrase if _is_status(status) else "")
+            body = result.payload.get("body")
+            raise HandshakeRefused(
+                status,
+                HTTPStatus(status).phrase if _is_status(status) else "",
+                body if isinstance(body, str) else None,
+            )
+
+    def _refusal(self, ws: ServerConnection, refused: HandshakeRefused) -> Response:
+        """The answer to a refused handshake: the status and its phrase, as API Gateway gives.
+
+        With ``explain_refusals`` (``make local``), the integration's body instead, and a
+        Retry-After header from its ``details.retryAfter`` when there is one.
+        """
+        if not (self.config.explain_refusals and refused.body):
+            return ws.respond(refused.status, f"{refused.reason}\n")
+        response = ws.respond(refused.status, f"{refused.body}\n")
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "application/json"
+        retry_after = _retry_after(refused.body)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     # --- an open connection -----------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
@@ -402,6 +423,18 @@ class Gateway:
         if self._management is not None:
             self._management.stop()
             self._management = None
+
+
+def _retry_after(body: str) -> int | None:
+    """Whole seconds from an error body's ``details.retryAfter``, if it has one."""
+    try:
+        details = json.loads(body).get("details")
+        value = details.get("retryAfter") if isinstance(details, dict) else None
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return int(value)
+    return None
 
 
 def _is_status(code: int) -> bool:
