@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from infra.config import load_config
 from local import profiles
 from local.__main__ import limits_note, parser
 from session_service import constants as c
 
 
+@pytest.mark.filterwarnings("ignore::infra.config.ConfigWarning")
 def test_relaxed_profile_raises_every_per_address_limit_above_the_deployed_one() -> None:
     limits = load_config("local").limits
     relaxed = profiles.overrides("relaxed")
