@@ -96,7 +96,7 @@ def limits_note(profile: str) -> str:
     return (
         f"Limits as deployed: {limits.connection_attempt_limit_per_minute} connection attempts"
         f" and {limits.listener_join_limit_per_minute} joins a minute per address (every client"
-        " here\nis 127.0.0.1); a refused handshake answers 429 with its reason and Retry-After."
+        " here\nis 127.0.0.1); an attempt over them is refused: 429, the reason, Retry-After."
         "\nFor testing by hand: make local PROFILE=relaxed (local/README.md, Limits)."
     )
 
