@@ -96,8 +96,8 @@ diff: ## Show what a deploy of ENV would change (needs AWS credentials)
 	$(CDK) diff $(CDK_APP) --context env=$(ENV) SessionManagement-$(ENV)
 
 .PHONY: local
-local: ## Run the whole system on this machine (moto + local WebSocket gateway) until Ctrl-C
-	$(PY) -m local
+local: ## Run the whole system on this machine (moto + local WebSocket gateway) until Ctrl-C (PROFILE=relaxed: limits for testing by hand)
+	$(PY) -m local $(if $(PROFILE),--profile $(PROFILE))
 
 .PHONY: verify
 verify: ## Verify the ENV deployment against the deployment checklist (ENV=local against `make local`)

@@ -17,12 +17,11 @@ from pathlib import Path
 from ci import runner, signoff
 from ci.checklist import SECTIONS
 from ci.deployment import LOCAL_ENV, REPO_ROOT, Deployment, Options
-from ci.local_state import LocalEnvironmentMissing, read_state
+from ci.local_state import STATE_FILE, LocalEnvironmentMissing, read_state
 from ci.model import Result, Summary
 from ci.report import json_report, junit, markdown
 from ci.report.terminal import TerminalReporter
 
-STATE_FILE = REPO_ROOT / ".local" / "state.json"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 

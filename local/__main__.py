@@ -13,10 +13,15 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from local.environment import STATE_FILE, LocalEnvironment, read_state
+from infra.config import load_config
+from local import profiles
+from local.environment import LocalEnvironment
+from local.state import STATE_FILE, running_state
 
 logger = logging.getLogger("local")
 
@@ -43,6 +48,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="close every socket after this many seconds (API Gateway: 7200)",
     )
+    p.add_argument(
+        "--profile",
+        choices=sorted(profiles.PROFILES),
+        default=profiles.DEFAULT_PROFILE,
+        help="the handlers' limits: as deployed (default) or relaxed for testing by hand",
+    )
     p.add_argument("--synth", action="store_true", help="synthesize even if up to date")
     p.add_argument("--demo", action="store_true", help="start, verify, print the report, stop")
     p.add_argument("-q", "--quiet", action="store_true", help="hide the handlers' own logs")
@@ -62,7 +73,36 @@ def configure_logging(quiet: bool) -> None:
         logging.getLogger("lambda").setLevel(logging.WARNING)
 
 
-def banner(env: LocalEnvironment, token: str) -> str:
+def interpreter() -> str:
+    """This interpreter as a reader types it from the repository root (``.venv/bin/python``).
+
+    A bare ``python`` is the reader's system interpreter, which lacks the project's packages
+    unless the venv is activated: the examples name the venv's interpreter instead.
+    """
+    executable = Path(sys.executable)
+    try:
+        return str(executable.relative_to(Path.cwd()))
+    except ValueError:
+        return str(executable)
+
+
+def limits_note(profile: str) -> str:
+    """What the banner says of the per-address limits in effect, and how to lift them."""
+    if profile != profiles.DEFAULT_PROFILE:
+        return f"Profile {profile}: per-address and per-user limits raised for testing by hand."
+    with warnings.catch_warnings():  # the config's own warnings are `make synth`'s to show
+        warnings.simplefilter("ignore")
+        limits = load_config("local").limits
+    return (
+        f"Limits as deployed: {limits.connection_attempt_limit_per_minute} connection attempts"
+        f" and {limits.listener_join_limit_per_minute} joins a minute per address (every client"
+        " here\nis 127.0.0.1); an attempt over them is refused: 429, the reason, Retry-After."
+        "\nFor testing by hand: make local PROFILE=relaxed (local/README.md, Limits)."
+    )
+
+
+def banner(env: LocalEnvironment, token: str, profile: str = profiles.DEFAULT_PROFILE) -> str:
+    python = interpreter()
     stage_url = env.endpoint
     speaker = (
         f"{stage_url}?action=createSession&sourceLanguage=en&qualityTier=standard&token={token}"
@@ -78,17 +118,20 @@ Session service running locally (started in {env.started_in or 0:.1f} s). Ctrl-C
   Cognito user pool    {env.user_pool.pool_id}   app client {env.user_pool.client_id}
   State file           {STATE_FILE} (for `make verify ENV=local`)
 
-A speaker token (local throwaway, valid 1 hour; `python -m local.client token` makes another):
+{limits_note(profile)}
+
+A speaker token (local throwaway, valid 1 hour; `{python} -m local.client token` makes
+another). The commands below run as printed from the repository root, no venv to activate:
 
 {token}
 
 Speaker: create a session, then type {{"action":"heartbeat"}} at the prompt:
-  python -m local.client speaker
-  python -m websockets '{speaker}'
+  {python} -m local.client speaker
+  {python} -m websockets '{speaker}'
 
 Listener (SESSION_ID from the speaker's sessionCreated message):
-  python -m local.client listener SESSION_ID --language es
-  python -m websockets '{listener}'
+  {python} -m local.client listener SESSION_ID --language es
+  {python} -m websockets '{listener}'
 """
 
 
@@ -128,12 +171,12 @@ def run_demo(env: LocalEnvironment) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(args.quiet)
-    running = read_state()
+    running = running_state()
     if running is not None and not args.demo:
         logger.error(
             "a local environment already runs (pid %s, %s); stop it first",
-            running.get("pid"),
-            running.get("websocketEndpoint"),
+            running.pid,
+            running.websocket_url,
         )
         return 1
     env = LocalEnvironment(
@@ -144,6 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_duration=args.max_duration,
         force_synth=args.synth,
         state_file=None if args.demo else STATE_FILE,
+        handler_env_overrides=profiles.overrides(args.profile),
+        # A person reads these refusals; the demo's verification sees what AWS would send.
+        explain_refusals=not args.demo,
     )
     try:
         env.start()
@@ -155,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.demo:
             return run_demo(env)
-        print(banner(env, env.speaker_token()), flush=True)
+        print(banner(env, env.speaker_token(), args.profile), flush=True)
         wait_for_interrupt()
         logger.info("stopping …")
         return 0

@@ -17,45 +17,44 @@ import json
 import sys
 import urllib.parse
 from collections.abc import Sequence
-from typing import Any
 
 import boto3
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from local.environment import read_state
+from local.state import LocalEnvironmentMissing, LocalState, read_state
 
 
-def _state() -> dict[str, Any]:
-    state = read_state()
-    if state is None:
-        sys.exit("no local environment running: start it with `make local`")
-    return state
+def _state() -> LocalState:
+    try:
+        return read_state()
+    except LocalEnvironmentMissing as missing:
+        sys.exit(str(missing))
 
 
-def fresh_token(state: dict[str, Any]) -> str:
-    speaker = state["speakers"][0]
+def fresh_token(state: LocalState) -> str:
+    speaker = state.speakers[0]
     cognito = boto3.client(
         "cognito-idp",
-        endpoint_url=state["motoEndpoint"],
-        region_name=state["region"],
+        endpoint_url=state.endpoint_url,
+        region_name=state.region,
         aws_access_key_id="local",
         aws_secret_access_key="local",  # noqa: S106 (the emulator's dummy credentials)
     )
     result = cognito.initiate_auth(
-        ClientId=state["appClientId"],
+        ClientId=state.app_client_id,
         AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": speaker["username"], "PASSWORD": speaker["password"]},
+        AuthParameters={"USERNAME": speaker.username, "PASSWORD": speaker.password},
     )
     return str(result["AuthenticationResult"]["IdToken"])
 
 
-def url(state: dict[str, Any], **query: str) -> str:
-    return f"{state['websocketEndpoint']}?{urllib.parse.urlencode(query)}"
+def url(state: LocalState, **query: str) -> str:
+    return f"{state.websocket_url}?{urllib.parse.urlencode(query)}"
 
 
 class Participant:
-    def __init__(self, state: dict[str, Any], query: dict[str, str], interval: float) -> None:
+    def __init__(self, state: LocalState, query: dict[str, str], interval: float) -> None:
         self.state = state
         self.query = query
         self.interval = interval
@@ -102,6 +101,26 @@ class Participant:
         return new
 
 
+def refusal_text(refused: InvalidStatus) -> str:
+    """A refused handshake as a person reads it: status, the service's reason, when to retry.
+
+    ``make local`` answers a refusal with the error's body and a Retry-After header (API
+    Gateway sends the status only: then the status is all there is to show).
+    """
+    response = refused.response
+    text = f"refused: HTTP {response.status_code}"
+    try:
+        error = json.loads(response.body or b"")
+    except ValueError:
+        error = None
+    if isinstance(error, dict) and error.get("message"):
+        text += f" {error.get('code')}: {error['message']}"
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        text += f" (retry after {retry_after} s)"
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m local.client")
     sub = p.add_subparsers(dest="command", required=True)
@@ -135,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(Participant(state, query, args.interval).run())
     except InvalidStatus as refused:
-        print(f"refused: HTTP {refused.response.status_code}", file=sys.stderr)
+        print(refusal_text(refused), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -12,7 +12,6 @@ gateway serving the deployed API's routes, integrations and authorizer. ``stop()
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import os
 import time
@@ -26,12 +25,11 @@ from local.gateway import Gateway
 from local.moto_server import MotoServer
 from local.runtime import FunctionRuntime
 from local.served_stack import ServedStack, ServeSettings
+from local.state import LocalState, Speaker, write_state
 from local.template import CLOUD_ASSEMBLY, STACK_NAME, load_template, synthesize
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-STATE_FILE = REPO_ROOT / ".local" / "state.json"
 REGION = "us-east-1"
 
 
@@ -56,6 +54,7 @@ class LocalEnvironment:
         force_synth: bool = False,
         state_file: Path | None = None,
         max_concurrency: int = 8,
+        explain_refusals: bool = False,
     ) -> None:
         self._port = port
         self._management_port = management_port
@@ -66,6 +65,7 @@ class LocalEnvironment:
         self._force_synth = force_synth
         self._state_file = state_file
         self._max_concurrency = max_concurrency
+        self._explain_refusals = explain_refusals
         self.region = REGION
         self.stack_name = STACK_NAME
         self.moto = MotoServer(port=moto_port)
@@ -157,6 +157,7 @@ class LocalEnvironment:
                 max_duration=self._max_duration,
                 handler_env_overrides=self._overrides,
                 max_concurrency=self._max_concurrency,
+                explain_refusals=self._explain_refusals,
             ),
             environment=self.function_environment,
         )
@@ -212,40 +213,22 @@ class LocalEnvironment:
         return self.tokens(username)["IdToken"]
 
     # --- state file for other terminals (``make verify ENV=local``) -----------------------------
-    def state(self) -> dict[str, Any]:
+    def state(self) -> LocalState:
         assert self.user_pool is not None
-        return {
-            "pid": os.getpid(),
-            "region": self.region,
-            "stackName": self.stack_name,
-            "motoEndpoint": self.moto_endpoint,
-            "websocketEndpoint": self.endpoint,
-            "callbackUrl": self.callback_url,
-            "userPoolId": self.user_pool.pool_id,
-            "appClientId": self.user_pool.client_id,
-            "outputs": self.outputs,
+        return LocalState(
+            pid=os.getpid(),
+            region=self.region,
+            stack_name=self.stack_name,
+            endpoint_url=self.moto_endpoint,
+            websocket_url=self.endpoint,
+            callback_url=self.callback_url,
+            user_pool_id=self.user_pool.pool_id,
+            app_client_id=self.user_pool.client_id,
+            outputs=dict(self.outputs),
             # Local throwaway credentials, for `python -m local.client token`.
-            "speakers": [
-                {"username": u.username, "password": u.password} for u in self._users.values()
-            ],
-        }
+            speakers=tuple(Speaker(u.username, u.password) for u in self._users.values()),
+        )
 
     def _write_state(self) -> None:
         assert self._state_file is not None
-        self._state_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = self._state_file.with_suffix(".tmp")
-        partial.write_text(json.dumps(self.state(), indent=2) + "\n")
-        partial.replace(self._state_file)
-
-
-def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
-    """The state of a running ``make local`` (None when none runs)."""
-    try:
-        state: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(int(state["pid"]), 0)
-    except (OSError, KeyError, ValueError):
-        return None  # left by a process that is gone
-    return state
+        write_state(self._state_file, self.state())

@@ -47,6 +47,7 @@ class ServeSettings:
     max_duration: float | None = None
     handler_env_overrides: dict[str, str] = field(default_factory=dict)
     max_concurrency: int = 8
+    explain_refusals: bool = False  # see GatewayConfig.explain_refusals
 
 
 class ServedStack:
@@ -119,6 +120,7 @@ class ServedStack:
             route_selection_expression=api["RouteSelectionExpression"],
             port=self.settings.port,
             management_port=self.settings.management_port,
+            explain_refusals=self.settings.explain_refusals,
         )
         if self.settings.idle_timeout is not None:
             config.idle_timeout = self.settings.idle_timeout

@@ -92,6 +92,12 @@ class StandIns:
                 self.post_during_connect.append("delivered")
             except ClientError as exc:
                 self.post_during_connect.append(exc.response["Error"]["Code"])
+        if query.get("status") and "retry" in query:
+            # As the connection handler refuses: the error message as the body.
+            details = {"retryAfter": int(query["retry"])} if query["retry"] else {}
+            error = {"type": "error", "code": "REFUSED", "message": "why", "details": details}
+            payload = {"statusCode": int(query["status"]), "body": json.dumps(error)}
+            return InvokeResult(True, payload=payload)
         if query.get("status"):
             return InvokeResult(True, payload={"statusCode": int(query["status"])})
         if query.get("crash"):
@@ -234,6 +240,50 @@ def test_authorizer_and_connect_get_real_shaped_events(
 )
 def test_refused_handshake_carries_the_status(gateway: Gateway, query: str, status: int) -> None:
     assert run(handshake_status(f"{gateway.endpoint}?{query}")) == status
+
+
+async def refusal(url: str) -> Any:
+    """The HTTP response of a refused handshake."""
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url):
+            pass
+    return refused.value.response
+
+
+def test_refused_handshake_has_no_body_of_the_integration_as_in_aws(gateway: Gateway) -> None:
+    response = run(refusal(f"{gateway.endpoint}?status=429&retry=42"))
+    assert response.status_code == 429
+    assert response.body == b"Too Many Requests\n"
+    assert "Retry-After" not in response.headers
+
+
+@pytest.fixture
+def explaining_gateway(stand_ins: StandIns) -> Iterator[Gateway]:
+    shared = stand_ins.callback_url  # the module's gateway's, for the tests after this one
+    gw = start_gateway(stand_ins, explain_refusals=True)
+    yield gw
+    gw.stop()
+    stand_ins.callback_url = shared
+
+
+def test_explained_429_carries_the_reason_and_a_retry_after(explaining_gateway: Gateway) -> None:
+    response = run(refusal(f"{explaining_gateway.endpoint}?status=429&retry=42"))
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "42"
+    assert response.headers["Content-Type"] == "application/json"
+    error = json.loads(response.body)
+    assert (error["code"], error["message"], error["details"]) == (
+        "REFUSED",
+        "why",
+        {"retryAfter": 42},
+    )
+
+
+def test_explained_refusal_without_retry_after_has_no_header(explaining_gateway: Gateway) -> None:
+    response = run(refusal(f"{explaining_gateway.endpoint}?status=400&retry="))
+    assert response.status_code == 400
+    assert "Retry-After" not in response.headers
+    assert json.loads(response.body)["code"] == "REFUSED"
 
 
 def test_unknown_stage_is_forbidden(gateway: Gateway) -> None:
