@@ -4,7 +4,9 @@ Each handler reads exactly the variables that ``constants.HANDLER_ENVIRONMENT`` 
 (plus ``AWS_REGION`` from the Lambda runtime and, for the authorizer, the optional
 ``JWKS_URL``). :func:`load_settings` validates them into a frozen dataclass and raises
 :class:`ConfigurationError` naming the variable and what it expects. Nothing else in the
-service reads ``os.environ``.
+service reads ``os.environ``. The rules a value must meet (environment name, region, Cognito
+ids, table names, languages, the limits' bounds) are those of :mod:`session_service.config_rules`,
+which ``infra/config.py`` applies to the same values in ``infra/config/{env}.json``.
 """
 
 from __future__ import annotations
