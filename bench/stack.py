@@ -21,11 +21,11 @@ One user creates every session of the run: a deployed run stays far below the pe
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+from ci.cognito_users import create_confirmed_user, throwaway_password, throwaway_username
 from session_service import constants
 
 
@@ -119,21 +119,9 @@ class CognitoTokens:
 
     def _temporary_user(self) -> str:
         pool = self.target.user_pool_id
-        username = f"loadtest-{secrets.token_hex(6)}@example.com"
-        password = f"Lt-{secrets.token_urlsafe(18)}-9a"
-        self.cognito.admin_create_user(
-            UserPoolId=pool,
-            Username=username,
-            MessageAction="SUPPRESS",
-            UserAttributes=[
-                {"Name": "email", "Value": username},
-                {"Name": "email_verified", "Value": "true"},
-            ],
-        )
+        username, password = throwaway_username("loadtest-"), throwaway_password("Lt")
+        create_confirmed_user(self.cognito, pool, username, password)
         self._temp_user = username
-        self.cognito.admin_set_user_password(
-            UserPoolId=pool, Username=username, Password=password, Permanent=True
-        )
         result = self.cognito.admin_initiate_auth(
             UserPoolId=pool,
             ClientId=self.target.app_client_id,

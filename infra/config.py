@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from session_service import config_rules as rules
+from session_service.config_rules import LOG_LEVELS
 from session_service.constants import API_GATEWAY_CONNECTION_LIMIT_MINUTES
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
@@ -36,27 +38,14 @@ CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
     3288, 3653,
 )  # fmt: skip
 
-# ISO 639-1 codes of the languages that both Amazon Translate and Amazon Polly neural voices
-# support (Polly: ar-AE, ca-ES, cs-CZ, cmn-CN, da-DK, de-DE, en-*, es-*, fi-FI, fr-*, hi-IN, it-IT,
-# ja-JP, ko-KR, nl-NL, pl-PL, pt-*, sv-SE, tr-TR). Russian, Romanian, Icelandic and Welsh have
-# standard Polly voices only, so they are not offered.
-TRANSLATE_AND_POLLY_NEURAL_LANGUAGES: frozenset[str] = frozenset(
-    {
-        "ar", "ca", "cs", "da", "de", "en", "es", "fi", "fr", "hi", "it", "ja", "ko", "nl", "pl",
-        "pt", "sv", "tr", "zh",
-    }
-)  # fmt: skip
 # Files of infra/config/ that configure something else (the GitHub OIDC app), not an environment.
 NON_ENVIRONMENT_FILES = frozenset({"github", "github-settings"})
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+# Environment name, account, region, Cognito ids, languages, log levels and the limits' bounds are
+# the rules of session_service.config_rules, which the handlers and the GitHub OIDC app apply too;
+# the patterns below concern only this file.
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _STAGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_USER_POOL_ID = re.compile(r"^(?P<region>[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d)_[0-9A-Za-z]+$")
-_APP_CLIENT_ID = re.compile(r"^[A-Za-z0-9+]{1,128}$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _HOSTED_ZONE_ID = re.compile(r"^Z[0-9A-Z]{1,31}$")
 _CERTIFICATE_ARN = re.compile(
@@ -188,9 +177,9 @@ def load_config(
     directory = config_dir or CONFIG_DIR
     path = directory / f"{env}.json"
     shown = display_path(path)
-    if not isinstance(env, str) or not _ENV_NAME.match(env):
+    if not rules.ENVIRONMENT_NAME.accepts(env):
         raise ConfigError(
-            f"environment {env!r}: expected a lower-case name such as dev, staging or prod "
+            f"environment {env!r}: expected {rules.ENVIRONMENT_NAME.expected} "
             "(pass it with --context env=NAME)"
         )
     known = ", ".join(available_environments(directory)) or "none"
@@ -282,6 +271,20 @@ class _Reader:
             raise self.fail(f"{prefix}{key}", expected, value)
         return value
 
+    def rule(
+        self,
+        parent: Mapping[str, Any],
+        key: str,
+        prefix: str,
+        rule: rules.Rule,
+        default: Any = _MISSING,
+    ) -> str:
+        """A string one of the shared rules allows (the same rule the handlers apply)."""
+        value = parent.get(key, default)
+        if not rule.accepts(value):
+            raise self.fail(f"{prefix}{key}", rule.expected, value)
+        return str(value)
+
     def integer(
         self,
         parent: Mapping[str, Any],
@@ -293,7 +296,7 @@ class _Reader:
     ) -> int:
         value = parent.get(key, default)
         expected = f"an integer >= {minimum}" + (f" and <= {maximum}" if maximum else "")
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not rules.is_integer(value):
             raise self.fail(f"{prefix}{key}", expected, value)
         if value < minimum or (maximum is not None and value > maximum):
             raise self.fail(f"{prefix}{key}", expected, value)
@@ -318,12 +321,8 @@ class _Reader:
     # --- sections -------------------------------------------------------------------------
     def cognito(self, raw: Mapping[str, Any], field: str) -> CognitoConfig:
         prefix = f"{field}."
-        pool = self.string(
-            raw, "userPoolId", prefix, _USER_POOL_ID, "a Cognito user pool id like us-east-1_AbC123"
-        )
-        client = self.string(
-            raw, "appClientId", prefix, _APP_CLIENT_ID, "a Cognito app client id (letters, digits)"
-        )
+        pool = self.rule(raw, "userPoolId", prefix, rules.USER_POOL_ID)
+        client = self.rule(raw, "appClientId", prefix, rules.APP_CLIENT_ID)
         return CognitoConfig(user_pool_id=pool, app_client_id=client)
 
     def throttling(self, raw: Mapping[str, Any]) -> ThrottlingConfig:
@@ -347,6 +346,16 @@ class _Reader:
         }
         section = self.obj(raw, "limits", "", set(names))
         values = {attr: self.integer(section, key, "limits.") for key, attr in names.items()}
+        for key, attr in names.items():
+            # The handler refuses a value beyond these at cold start; refuse it at synth instead.
+            bounds = rules.LIMITS.get(attr)
+            if bounds is not None:
+                self.require(
+                    bounds.accepts(values[attr]),
+                    f"limits.{key}",
+                    f"at most {bounds.high} (the handlers accept {bounds.low} to {bounds.high})",
+                    values[attr],
+                )
         limits = LimitsConfig(**values)
         refresh, warning = limits.connection_refresh_minutes, limits.connection_warning_minutes
         self.require(
@@ -383,12 +392,7 @@ class _Reader:
             if not isinstance(code, str):
                 raise self.fail(field, "an ISO 639-1 code", code)
             self.require(
-                code in TRANSLATE_AND_POLLY_NEURAL_LANGUAGES,
-                field,
-                "an ISO 639-1 code supported by Amazon Translate and Polly neural voices ("
-                + ", ".join(sorted(TRANSLATE_AND_POLLY_NEURAL_LANGUAGES))
-                + ")",
-                code,
+                rules.LANGUAGE_CODE.accepts(code), field, rules.LANGUAGE_CODE.expected, code
             )
             self.require(code not in seen, field, "each language once", code)
             seen.append(code)
@@ -472,10 +476,8 @@ class _Reader:
             "logLevel",
         }  # fmt: skip
         self.no_unknown(raw, "", top)
-        account = self.string(raw, "account", "", _ACCOUNT, "a 12-digit AWS account id as text")
-        region = self.string(
-            raw, "region", "", _REGION, "an AWS region such as us-east-1", default=DEFAULT_REGION
-        )
+        account = self.rule(raw, "account", "", rules.ACCOUNT_ID)
+        region = self.rule(raw, "region", "", rules.REGION, default=DEFAULT_REGION)
         cognito = self.cognito(
             self.obj(raw, "cognito", "", {"userPoolId", "appClientId"}), "cognito"
         )

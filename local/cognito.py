@@ -7,9 +7,10 @@ token made here is a local throwaway.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
+
+from ci.cognito_users import create_confirmed_user, throwaway_password
 
 POOL_NAME = "session-management-local"
 CLIENT_NAME = "session-management-local-client"
@@ -66,21 +67,10 @@ def create_test_user(
     cognito: Any, pool: UserPool, username: str = DEFAULT_SPEAKER, password: str | None = None
 ) -> TestUser:
     """Create a confirmed user with a permanent (throwaway) password."""
-    password = password or f"Local-{secrets.token_urlsafe(12)}-1a"
-    created = cognito.admin_create_user(
-        UserPoolId=pool.pool_id,
-        Username=username,
-        MessageAction="SUPPRESS",
-        UserAttributes=[
-            {"Name": "email", "Value": username},
-            {"Name": "email_verified", "Value": "true"},
-        ],
+    user = create_confirmed_user(
+        cognito, pool.pool_id, username, password or throwaway_password("Local")
     )
-    cognito.admin_set_user_password(
-        UserPoolId=pool.pool_id, Username=username, Password=password, Permanent=True
-    )
-    attributes = {a["Name"]: a["Value"] for a in created["User"].get("Attributes", [])}
-    return TestUser(username=username, password=password, sub=attributes.get("sub", ""))
+    return TestUser(username=user.username, password=user.password, sub=user.sub)
 
 
 def sign_in(cognito: Any, pool: UserPool, user: TestUser) -> dict[str, str]:

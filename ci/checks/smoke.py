@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from ci.checks import section_runner
+from ci.cognito_users import create_confirmed_user, throwaway_password, throwaway_username
 from ci.model import Outcome, Status, failed, passed, skipped
 
 if TYPE_CHECKING:
@@ -225,21 +225,10 @@ class Smoke:
 
     def _create_throwaway_user(self) -> Outcome:
         """The local environment's user: created here, deleted by :meth:`cleanup`."""
-        username = f"{USER_PREFIX}{secrets.token_hex(6)}@example.com"
-        self.cognito.admin_create_user(
-            UserPoolId=self.pool_id,
-            Username=username,
-            MessageAction="SUPPRESS",
-            UserAttributes=[
-                {"Name": "email", "Value": username},
-                {"Name": "email_verified", "Value": "true"},
-            ],
-        )
+        username, password = throwaway_username(USER_PREFIX), throwaway_password("Ci")
+        self._password = password  # redacted from the evidence even if creation fails half-way
+        create_confirmed_user(self.cognito, self.pool_id or "", username, password)
         self.username, self.created = username, True
-        self._password = f"Ci-{secrets.token_urlsafe(18)}-7a!"
-        self.cognito.admin_set_user_password(
-            UserPoolId=self.pool_id, Username=username, Password=self._password, Permanent=True
-        )
         return passed(f"user {username} created in {self.pool_id}")
 
     def sign_in(self) -> Outcome:

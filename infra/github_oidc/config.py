@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import describe_value, display_path
+from session_service import config_rules as rules
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = REPO_ROOT / "infra" / "config" / "github.json"
@@ -47,7 +48,6 @@ _FIELDS = frozenset(
 # GitHub logins: alphanumerics and single hyphens, not at either end, at most 39 characters.
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 
 
 class GitHubConfigError(ValueError):
@@ -81,16 +81,13 @@ class GitHubOidcConfig:
         return f"{env}{VERIFY_ENVIRONMENT_SUFFIX}"
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
 def _environments(value: Any, fail: Callable[[str, str, Any], GitHubConfigError]) -> list[str]:
     if not isinstance(value, list) or not value:
         raise fail("environments", "a non-empty list of environment names", value)
     for index, env in enumerate(value):
-        if not isinstance(env, str) or not _ENV_NAME.match(env):
-            raise fail(f"environments[{index}]", "a lower-case name such as dev", env)
+        # The rule of infra/config/{env}.json: each of these names one of those files.
+        if not rules.ENVIRONMENT_NAME.accepts(env):
+            raise fail(f"environments[{index}]", rules.ENVIRONMENT_NAME.expected, env)
         if env.endswith(VERIFY_ENVIRONMENT_SUFFIX):
             raise fail(
                 f"environments[{index}]",
@@ -148,7 +145,7 @@ def parse_config(raw: Any, shown: str = "infra/config/github.json") -> GitHubOid
         if value is None and subject_format == SUBJECT_FORMAT_NAME:
             ids[field] = None
             continue
-        if not _positive_int(value):
+        if not rules.is_positive_integer(value):
             required = (
                 ' when subjectClaimFormat is "immutable"'
                 if subject_format == SUBJECT_FORMAT_IMMUTABLE

@@ -4,7 +4,9 @@ Each handler reads exactly the variables that ``constants.HANDLER_ENVIRONMENT`` 
 (plus ``AWS_REGION`` from the Lambda runtime and, for the authorizer, the optional
 ``JWKS_URL``). :func:`load_settings` validates them into a frozen dataclass and raises
 :class:`ConfigurationError` naming the variable and what it expects. Nothing else in the
-service reads ``os.environ``.
+service reads ``os.environ``. The rules a value must meet (environment name, region, Cognito
+ids, table names, languages, the limits' bounds) are those of :mod:`session_service.config_rules`,
+which ``infra/config.py`` applies to the same values in ``infra/config/{env}.json``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from session_service import config_rules as rules
 from session_service import constants as c
 from session_service.exceptions import ConfigurationError
 
@@ -21,13 +24,8 @@ if TYPE_CHECKING:
 
 ENV_AWS_REGION = "AWS_REGION"
 
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_ENVIRONMENT_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-_TABLE_RE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_POOL_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d_[0-9A-Za-z]+$")
-_CLIENT_RE = re.compile(r"^[\w+]{1,128}$")
-_LANGUAGE_RE = re.compile(r"^[a-z]{2}$")
+# The rules shared with the JSON loaders are in config_rules; the URL is the handlers' own.
+_LOG_LEVELS = rules.LOG_LEVELS
 _URL_RE = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
@@ -126,6 +124,13 @@ class _Reader:
             raise ConfigurationError(name, expected, value)
         return value
 
+    def rule(self, name: str, rule: rules.Rule) -> str:
+        """A value that one of the shared rules allows (the same rule the JSON loaders apply)."""
+        value = self.raw(name, rule.expected)
+        if not rule.accepts(value):
+            raise ConfigurationError(name, rule.expected, value)
+        return value
+
     def equal(self, name: str, required: str) -> str:
         expected = f"exactly {required!r} (alarms and dashboards are built on it)"
         value = self.raw(name, expected)
@@ -134,7 +139,7 @@ class _Reader:
         return value
 
     def integer(self, name: str, low: int, high: int) -> int:
-        expected = f"a whole number from {low} to {high}"
+        expected = rules.Bounds(low, high).expected
         value = self.raw(name, expected)
         try:
             number = int(value)
@@ -157,8 +162,13 @@ class _Reader:
             raise ConfigurationError(name, expected, value)
         return number
 
+    def limit(self, name: str, limit: str) -> int:
+        """A whole number within the bounds ``config_rules.LIMITS[limit]`` gives the JSON file."""
+        bounds = rules.LIMITS[limit]
+        return self.integer(name, bounds.low, bounds.high)
+
     def table(self, name: str) -> str:
-        return self.matching(name, _TABLE_RE, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+        return self.rule(name, rules.TABLE_NAME)
 
     def url(self, name: str) -> str:
         expected = (
@@ -167,10 +177,12 @@ class _Reader:
         return self.matching(name, _URL_RE, expected).rstrip("/")
 
     def languages(self, name: str) -> frozenset[str]:
-        expected = "comma-separated ISO 639-1 codes, e.g. en,es,fr"
+        expected = "comma-separated ISO 639-1 codes, e.g. en,es,fr, each " + (
+            rules.LANGUAGE_CODE.expected.removeprefix("an ISO 639-1 code ")
+        )
         value = self.raw(name, expected)
         codes = [part.strip() for part in value.split(",") if part.strip()]
-        if not codes or not all(_LANGUAGE_RE.match(code) for code in codes):
+        if not codes or not all(rules.LANGUAGE_CODE.accepts(code) for code in codes):
             raise ConfigurationError(name, expected, value)
         return frozenset(codes)
 
@@ -187,26 +199,24 @@ def _common(env: _Reader) -> CommonSettings:
     if level not in _LOG_LEVELS:
         raise ConfigurationError(c.ENV_LOG_LEVEL, "one of " + ", ".join(_LOG_LEVELS), level)
     return CommonSettings(
-        environment=env.matching(
-            c.ENV_ENVIRONMENT, _ENVIRONMENT_RE, "a lower-case environment name such as dev"
-        ),
+        environment=env.rule(c.ENV_ENVIRONMENT, rules.ENVIRONMENT_NAME),
         log_level=level,
-        region=env.matching(ENV_AWS_REGION, _REGION_RE, "an AWS region such as us-east-1"),
+        region=env.rule(ENV_AWS_REGION, rules.REGION),
     )
 
 
 def _authorizer(env: _Reader) -> AuthorizerSettings:
     common = _common(env)
-    pool = env.matching(c.ENV_USER_POOL_ID, _POOL_RE, "a Cognito user pool id, {region}_{id}")
+    pool = env.rule(c.ENV_USER_POOL_ID, rules.USER_POOL_ID)
     default_jwks = f"https://cognito-idp.{common.region}.amazonaws.com/{pool}/.well-known/jwks.json"
     return AuthorizerSettings(
         common=common,
         rate_limits_table=env.table(c.ENV_RATE_LIMITS_TABLE),
-        connection_attempt_limit_per_minute=env.integer(
-            c.ENV_CONNECTION_ATTEMPT_LIMIT_PER_MINUTE, 1, 100_000
+        connection_attempt_limit_per_minute=env.limit(
+            c.ENV_CONNECTION_ATTEMPT_LIMIT_PER_MINUTE, "connection_attempt_limit_per_minute"
         ),
         user_pool_id=pool,
-        app_client_id=env.matching(c.ENV_APP_CLIENT_ID, _CLIENT_RE, "a Cognito app client id"),
+        app_client_id=env.rule(c.ENV_APP_CLIENT_ID, rules.APP_CLIENT_ID),
         jwks_url=env.optional_url(c.ENV_JWKS_URL) or default_jwks,
     )
 
@@ -218,13 +228,19 @@ def _connect(env: _Reader) -> ConnectSettings:
         connections_table=env.table(c.ENV_CONNECTIONS_TABLE),
         rate_limits_table=env.table(c.ENV_RATE_LIMITS_TABLE),
         supported_languages=env.languages(c.ENV_SUPPORTED_LANGUAGES),
-        max_listeners_per_session=env.integer(c.ENV_MAX_LISTENERS_PER_SESSION, 1, 100_000),
-        max_active_sessions=env.integer(c.ENV_MAX_ACTIVE_SESSIONS, 1, 1_000_000),
-        session_duration_minutes=env.integer(c.ENV_SESSION_DURATION_MINUTES, 1, 24 * 60),
-        connection_ttl_minutes=env.integer(c.ENV_CONNECTION_TTL_MINUTES, 1, 7 * 24 * 60),
-        session_create_limit_per_hour=env.integer(c.ENV_SESSION_CREATE_LIMIT_PER_HOUR, 1, 100_000),
-        listener_join_limit_per_minute=env.integer(
-            c.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE, 1, 100_000
+        max_listeners_per_session=env.limit(
+            c.ENV_MAX_LISTENERS_PER_SESSION, "max_listeners_per_session"
+        ),
+        max_active_sessions=env.limit(c.ENV_MAX_ACTIVE_SESSIONS, "max_active_sessions"),
+        session_duration_minutes=env.limit(
+            c.ENV_SESSION_DURATION_MINUTES, "session_duration_minutes"
+        ),
+        connection_ttl_minutes=env.limit(c.ENV_CONNECTION_TTL_MINUTES, "connection_ttl_minutes"),
+        session_create_limit_per_hour=env.limit(
+            c.ENV_SESSION_CREATE_LIMIT_PER_HOUR, "session_create_limit_per_hour"
+        ),
+        listener_join_limit_per_minute=env.limit(
+            c.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE, "listener_join_limit_per_minute"
         ),
     )
 
@@ -238,8 +254,12 @@ def _heartbeat(env: _Reader) -> HeartbeatSettings:
         callback_url=env.url(c.ENV_CALLBACK_URL),
         connection_refresh_minutes=env.minutes(c.ENV_CONNECTION_REFRESH_MINUTES, limit),
         connection_warning_minutes=env.minutes(c.ENV_CONNECTION_WARNING_MINUTES, limit),
-        session_duration_minutes=env.integer(c.ENV_SESSION_DURATION_MINUTES, 1, 24 * 60),
-        heartbeat_limit_per_minute=env.integer(c.ENV_HEARTBEAT_LIMIT_PER_MINUTE, 1, 600),
+        session_duration_minutes=env.limit(
+            c.ENV_SESSION_DURATION_MINUTES, "session_duration_minutes"
+        ),
+        heartbeat_limit_per_minute=env.limit(
+            c.ENV_HEARTBEAT_LIMIT_PER_MINUTE, "heartbeat_limit_per_minute"
+        ),
     )
     if settings.connection_warning_minutes <= settings.connection_refresh_minutes:
         raise ConfigurationError(

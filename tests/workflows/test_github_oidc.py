@@ -568,3 +568,14 @@ def test_a_missing_or_broken_file_is_reported(tmp_path):
     broken.write_text("{", encoding="utf-8")
     with pytest.raises(GitHubConfigError, match="not valid JSON"):
         load_github_config(broken)
+
+
+def test_the_longest_environment_name_keeps_the_role_names_within_iam_limits():
+    from infra.github_oidc.stack import ROLE_NAME_TEMPLATES
+    from session_service.config_rules import ENVIRONMENT_NAME, ENVIRONMENT_NAME_MAX_LENGTH
+
+    longest = "e" * ENVIRONMENT_NAME_MAX_LENGTH
+    parse_config({**BASE, "environments": [longest]})
+    assert not ENVIRONMENT_NAME.accepts(longest + "e")
+    for template in ROLE_NAME_TEMPLATES.values():
+        assert len(template.format(env=longest)) <= 64  # IAM RoleName
