@@ -16,22 +16,16 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.nag import acknowledge
-from session_service import constants
+from session_service import constants, specs
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aws_cdk import aws_lambda as lambda_
 
     from infra.config import EnvironmentConfig
 
 PERIOD = Duration.minutes(5)
-# readable part of the alarms' logical ids, per handler
-_HANDLER_IDS = {
-    "authorizer": "Authorizer",
-    "connection": "ConnectionHandler",
-    "heartbeat": "HeartbeatHandler",
-    "disconnect": "DisconnectHandler",
-    "refresh": "RefreshHandler",
-}
 
 
 class SessionMonitoring(Construct):
@@ -43,12 +37,12 @@ class SessionMonitoring(Construct):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        functions: dict[str, lambda_.IFunction],
+        functions: Mapping[str, lambda_.IFunction],
     ) -> None:
         super().__init__(scope, construct_id)
         env = config.env
         thresholds = config.alarms
-        names = constants.alarm_names(env)
+        names = specs.alarm_names(env)
 
         self.topic = sns.Topic(
             self,
@@ -132,9 +126,10 @@ class SessionMonitoring(Construct):
         for handler, function in functions.items():
             metric = function.metric_errors(period=PERIOD, statistic="Sum")
             self.function_error_metrics[handler] = metric
+            spec = specs.FUNCTIONS[handler]
             self._alarm(
-                constants.ALARM_FUNCTION_ERRORS_TEMPLATE.format(handler=handler),
-                f"{_HANDLER_IDS[handler]}ErrorsAlarm",
+                spec.error_alarm,
+                f"{spec.construct_id}ErrorsAlarm",
                 names,
                 metric,
                 thresholds.lambda_errors_per_5min,
@@ -174,7 +169,9 @@ class SessionMonitoring(Construct):
         alarm.node.default_child.override_logical_id(logical_id)  # type: ignore[union-attr]
         self.alarms[key] = alarm
 
-    def _dashboard(self, env: str, functions: dict[str, lambda_.IFunction]) -> cloudwatch.Dashboard:
+    def _dashboard(
+        self, env: str, functions: Mapping[str, lambda_.IFunction]
+    ) -> cloudwatch.Dashboard:
         dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",

@@ -22,6 +22,7 @@ from infra.config import load_config
 from local import profiles
 from local.environment import LocalEnvironment
 from local.state import STATE_FILE, running_state
+from session_service.protocol import Action, MessageType, QualityTier
 
 logger = logging.getLogger("local")
 
@@ -105,9 +106,10 @@ def banner(env: LocalEnvironment, token: str, profile: str = profiles.DEFAULT_PR
     python = interpreter()
     stage_url = env.endpoint
     speaker = (
-        f"{stage_url}?action=createSession&sourceLanguage=en&qualityTier=standard&token={token}"
+        f"{stage_url}?action={Action.CREATE_SESSION}&sourceLanguage=en"
+        f"&qualityTier={QualityTier.STANDARD}&token={token}"
     )
-    listener = f"{stage_url}?action=joinSession&sessionId=SESSION_ID&targetLanguage=es"
+    listener = f"{stage_url}?action={Action.JOIN_SESSION}&sessionId=SESSION_ID&targetLanguage=es"
     assert env.user_pool is not None
     return f"""
 Session service running locally (started in {env.started_in or 0:.1f} s). Ctrl-C stops it.
@@ -125,11 +127,11 @@ another). The commands below run as printed from the repository root, no venv to
 
 {token}
 
-Speaker: create a session, then type {{"action":"heartbeat"}} at the prompt:
+Speaker: create a session, then type {{"action":"{Action.HEARTBEAT}"}} at the prompt:
   {python} -m local.client speaker
   {python} -m websockets '{speaker}'
 
-Listener (SESSION_ID from the speaker's sessionCreated message):
+Listener (SESSION_ID from the speaker's {MessageType.SESSION_CREATED} message):
   {python} -m local.client listener SESSION_ID --language es
   {python} -m websockets '{listener}'
 """

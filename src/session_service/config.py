@@ -1,12 +1,13 @@
 """Settings of each handler, read from the environment once per container.
 
-Each handler reads exactly the variables that ``constants.HANDLER_ENVIRONMENT`` names for it
-(plus ``AWS_REGION`` from the Lambda runtime and, for the authorizer, the optional
-``JWKS_URL``). :func:`load_settings` validates them into a frozen dataclass and raises
-:class:`ConfigurationError` naming the variable and what it expects. Nothing else in the
-service reads ``os.environ``. The rules a value must meet (environment name, region, Cognito
-ids, table names, languages, the limits' bounds) are those of :mod:`session_service.config_rules`,
-which ``infra/config.py`` applies to the same values in ``infra/config/{env}.json``.
+Each handler reads exactly the variables that its spec's ``environment`` names
+(``session_service.specs``), plus ``AWS_REGION`` from the Lambda runtime and, for the
+authorizer, the optional ``JWKS_URL``. :func:`load_settings` validates them into a frozen
+dataclass and raises :class:`ConfigurationError` naming the variable and what it expects.
+Nothing else in the service reads ``os.environ``. The rules a value must meet (environment name,
+region, Cognito ids, table names, languages, the limits' bounds) are those of
+:mod:`session_service.config_rules`, which ``infra/config.py`` applies to the same values in
+``infra/config/{env}.json``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from session_service import config_rules as rules
 from session_service import constants as c
+from session_service import specs
 from session_service.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -290,17 +292,18 @@ def _refresh(env: _Reader) -> RefreshSettings:
     )
 
 
+# function key (session_service.specs) -> the loader of its settings
 _LOADERS: dict[str, Callable[[_Reader], Settings]] = {
-    "authorizer": _authorizer,
-    "connection": _connect,
-    "heartbeat": _heartbeat,
-    "disconnect": _disconnect,
-    "refresh": _refresh,
+    specs.AUTHORIZER.key: _authorizer,
+    specs.CONNECTION.key: _connect,
+    specs.HEARTBEAT.key: _heartbeat,
+    specs.DISCONNECT.key: _disconnect,
+    specs.REFRESH.key: _refresh,
 }
 
 
 def load_settings(handler: str, environ: Mapping[str, str]) -> Settings:
-    """Validate the variables of ``handler`` (a key of ``constants.HANDLER_ENVIRONMENT``)."""
+    """Validate the variables of ``handler`` (a key of ``specs.FUNCTIONS``)."""
     try:
         loader = _LOADERS[handler]
     except KeyError:

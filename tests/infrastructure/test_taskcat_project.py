@@ -22,7 +22,7 @@ from moto import mock_aws
 from infra import taskcat_project
 from infra.config import load_config
 from local.deploy import deploy_stack
-from session_service import constants
+from session_service import specs
 from tests.synthesis import Synthesized, synthesize
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +128,7 @@ def test_the_taskcat_template_deploys_in_another_account_and_region(project: Pat
         archive = project / "assets" / key.removeprefix("${AssetsKeyPrefix}")
         digest = base64.b64encode(hashlib.sha256(archive.read_bytes()).digest()).decode()
         assert lambda_.get_function_configuration(FunctionName=name)["CodeSha256"] == digest
-    assert len(functions) == len(constants.FUNCTIONS)
+    assert len(functions) == len(specs.FUNCTIONS)
 
 
 @mock_aws
