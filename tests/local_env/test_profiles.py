@@ -8,6 +8,7 @@ from infra.config import load_config
 from local import profiles
 from local.__main__ import limits_note, parser
 from session_service import constants as c
+from session_service import specs
 
 
 @pytest.mark.filterwarnings("ignore::infra.config.ConfigWarning")
@@ -23,7 +24,7 @@ def test_relaxed_profile_raises_every_per_address_limit_above_the_deployed_one()
 
 
 def test_profiles_override_only_variables_the_handlers_read() -> None:
-    read = {name for names in c.HANDLER_ENVIRONMENT.values() for name in names}
+    read = {name for spec in specs.FUNCTIONS.values() for name in spec.environment}
     for profile in profiles.PROFILES:
         assert set(profiles.overrides(profile)) <= read
 

@@ -20,6 +20,7 @@ from infra.config import CONFIG_DIR, ConfigError, ConfigWarning, load_config
 from infra.github_oidc.config import GitHubConfigError, parse_config
 from session_service import config_rules as rules
 from session_service import constants as c
+from session_service import specs
 from session_service.config import load_settings
 from session_service.exceptions import ConfigurationError
 
@@ -192,7 +193,7 @@ def test_limits_have_the_same_bounds_in_the_file_and_the_handler(
     high = rules.LIMITS[limit].high
     variable = limit.upper()
     handler = _LIMIT_HANDLER.get(limit, "connection")
-    assert variable in c.HANDLER_ENVIRONMENT[handler]
+    assert variable in specs.FUNCTIONS[handler].environment
     field = f"limits.{_LIMIT_KEYS[limit]}"
     for value, valid in ((high, True), (high + 1, False), (0, False)):
         assert handler_accepts(base_env, handler, variable, str(value)) is valid, value
@@ -224,13 +225,16 @@ def test_github_ids_are_positive_integers(value: Any, valid: bool) -> None:
 # AWS's limits on the names built from an environment name (the IAM roles of the OIDC app,
 # session-management-{deploy,verify}-{env}, are shorter than the function names).
 NAME_LIMITS = [
-    *[(template, 64) for template, _ in c.FUNCTIONS.values()],  # Lambda FunctionName
+    *[(spec.name_template, 64) for spec in specs.FUNCTIONS.values()],  # Lambda FunctionName
     (c.STACK_NAME_TEMPLATE, 128),  # CloudFormation StackName
     (c.API_NAME_TEMPLATE, 128),  # API Gateway Name
     *[(str(table["name"]), 255) for table in c.TABLES.values()],  # DynamoDB TableName
     (c.DASHBOARD_NAME_TEMPLATE, 255),  # CloudWatch DashboardName
     (c.ALARM_TOPIC_TEMPLATE, 256),  # SNS topic name
-    (f"/aws/lambda/{max((t for t, _ in c.FUNCTIONS.values()), key=len)}", 512),  # log group
+    (
+        f"/aws/lambda/{max((f.name_template for f in specs.FUNCTIONS.values()), key=len)}",
+        512,
+    ),  # log group
 ]
 
 
@@ -242,4 +246,4 @@ def test_the_longest_environment_name_keeps_every_name_within_its_aws_limit(
 
 
 def test_the_longest_environment_name_keeps_alarm_names_within_their_limit() -> None:
-    assert all(len(name) <= 255 for name in c.alarm_names(LONGEST_ENV).values())
+    assert all(len(name) <= 255 for name in specs.alarm_names(LONGEST_ENV).values())
