@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from session_service.auth.jwt_verifier import JwksUnavailable, TokenVerifier
+from session_service.auth.jwt_verifier import JwksUnavailable
 from session_service.config import AuthorizerSettings
-from session_service.data.rate_limits import RateLimitStore
 from session_service.exceptions import Unauthorized
+from session_service.logic.ports import RateLimits, Verifier
 from session_service.observability import Telemetry, hash_id, logger
 
 
@@ -37,8 +37,8 @@ def token_required(params: Mapping[str, str]) -> bool:
 @dataclass
 class AuthorizerService:
     settings: AuthorizerSettings
-    limits: RateLimitStore
-    verifier: TokenVerifier
+    limits: RateLimits
+    verifier: Verifier
     telemetry: Telemetry
     clock: Callable[[], float]
 

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from session_service import messages
 from session_service.config import DisconnectSettings
-from session_service.data.sessions import EndOutcome, SessionStore
-from session_service.logic.notifier import Notifier
-from session_service.models import Role
+from session_service.logic.ports import Departures, Messenger
+from session_service.models import EndOutcome, Role
 from session_service.observability import Telemetry, logger
 
 SPEAKER_LEFT = "speakerDisconnected"
@@ -24,8 +23,8 @@ SPEAKER_LEFT = "speakerDisconnected"
 @dataclass
 class DisconnectService:
     settings: DisconnectSettings
-    sessions: SessionStore
-    notifier: Notifier
+    sessions: Departures
+    notifier: Messenger
     telemetry: Telemetry
     clock: Callable[[], float]
 
