@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from session_service import constants
+from session_service import constants, specs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _TIMER = (
@@ -31,10 +31,8 @@ _TIMER = (
 
 
 def handler_modules() -> dict[str, str]:
-    """handler name -> module of its entry point (``constants.FUNCTIONS``)."""
-    return {
-        name: entry.rsplit(".", 1)[0] for name, (_function, entry) in constants.FUNCTIONS.items()
-    }
+    """handler name -> module of its entry point (``specs.FUNCTIONS``)."""
+    return {name: spec.module for name, spec in specs.FUNCTIONS.items()}
 
 
 def _config_values(env: str) -> dict[str, str]:
@@ -61,14 +59,14 @@ def handler_environment(handler: str, env: str = "dev") -> dict[str, str]:
         {
             "AWS_REGION": "us-east-1",
             "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_LAMBDA_FUNCTION_NAME": constants.FUNCTIONS[handler][0].format(env=env),
+            "AWS_LAMBDA_FUNCTION_NAME": specs.FUNCTIONS[handler].function_name(env),
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "src"), str(REPO_ROOT)]),
         }
     )
-    base.update({name: values[name] for name in constants.HANDLER_ENVIRONMENT[handler]})
+    base.update({name: values[name] for name in specs.FUNCTIONS[handler].environment})
     return base
 
 

@@ -35,7 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from bench import protocol
-from bench.stats import Recorder
+from bench.stats import FAN_OUT, HEARTBEAT, RATE_LIMIT_PROBE, Recorder
 
 TokenProvider = Callable[[int], str]
 """speaker index -> a Cognito ID token for the user that speaker acts as (may block)."""
@@ -51,7 +51,7 @@ class LoadPlan:
     listeners_per_session: int
     languages: tuple[str, ...] = DEFAULT_LANGUAGES
     source_language: str = "en"
-    quality_tier: str = "standard"
+    quality_tier: str = protocol.STANDARD_TIER
     heartbeats: int = 2  # heartbeats per connection after the first one sent at connect
     heartbeat_interval_s: float = 1.0
     # the first extra heartbeat of each connection comes at a random offset within this many
@@ -284,10 +284,10 @@ class LoadGenerator:
         joined = [x for x in listeners if x.conn is not None]
         conns = [s.conn for s in live if s.conn] + [x.conn for x in joined if x.conn]
         await self._phase(
-            "heartbeat", len(conns) * self.plan.heartbeats, self._gather(self._heartbeats, conns)
+            HEARTBEAT, len(conns) * self.plan.heartbeats, self._gather(self._heartbeats, conns)
         )
         if self.plan.rate_limit_probe and live:
-            await self._phase("rateLimitProbe", self.plan.rate_limit_probe, self._probe(live[0]))
+            await self._phase(RATE_LIMIT_PROBE, self.plan.rate_limit_probe, self._probe(live[0]))
         refreshing = live[: self.plan.refreshing_speakers]
         await self._phase("refresh", len(refreshing), self._gather(self._refresh, refreshing))
         early = [x for x in joined if x.early]
@@ -374,7 +374,7 @@ class LoadGenerator:
         return conn, message
 
     async def _ack(self, conn: Conn, sent: float) -> bool:
-        stats = self.recorder.op("heartbeat")
+        stats = self.recorder.op(HEARTBEAT)
         try:
             await conn.expect(protocol.HEARTBEAT_ACK, self.plan.op_timeout_s)
         except Exception as exc:
@@ -404,14 +404,14 @@ class LoadGenerator:
             try:
                 await conn.send(protocol.HEARTBEAT)
             except Exception as exc:
-                self.recorder.op("heartbeat").error(classify(exc))
+                self.recorder.op(HEARTBEAT).error(classify(exc))
                 self.on_progress(1)
                 continue
             await self._ack(conn, sent)
 
     async def _probe(self, speaker: _Speaker) -> None:
         """Joins one after the other until the server refuses one with RATE_LIMIT_EXCEEDED."""
-        stats = self.recorder.op("rateLimitProbe")
+        stats = self.recorder.op(RATE_LIMIT_PROBE)
         assert speaker.session_id is not None
         for attempt in range(self.plan.rate_limit_probe):
             url = protocol.join_url(self.endpoint, speaker.session_id, self.plan.languages[0])
@@ -432,7 +432,7 @@ class LoadGenerator:
         assert speaker.session_id is not None
         assert speaker.conn is not None
         url = protocol.refresh_url(
-            self.endpoint, speaker.session_id, "speaker", token=speaker.token
+            self.endpoint, speaker.session_id, protocol.SPEAKER, token=speaker.token
         )
         conn: Conn | None = None
         try:
@@ -473,7 +473,7 @@ class LoadGenerator:
         closed_at = time.perf_counter()
         await self._disconnect(speaker.conn)
         speaker.conn = None
-        stats = self.recorder.op("sessionEnded")
+        stats = self.recorder.op(FAN_OUT)
         for wait in asyncio.as_completed(waits):
             try:
                 await wait

@@ -44,7 +44,7 @@ from bench.cli import (
 )
 from bench.generator import LevelResult, LoadPlan
 from bench.targets import evaluate, load_targets
-from session_service import constants
+from session_service import constants, specs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEAKERS_PER_USER = 10
@@ -97,7 +97,7 @@ def local_environment() -> Iterator[Any]:
     class BenchEnvironment(LocalEnvironment):
         def function_environment(self, configuration: Any) -> dict[str, str]:
             variables = super().function_environment(configuration)
-            names = {self.outputs.get(o): h for h, o in constants.OUTPUT_FUNCTION_NAMES.items()}
+            names = {self.outputs.get(s.output_id): h for h, s in specs.FUNCTIONS.items()}
             handler = names.get(configuration.get("FunctionName"))
             if handler:
                 variables["AWS_SDK_UA_APP_ID"] = handler

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.stats import OPERATIONS
+from bench.stats import OPERATIONS, RATE_LIMIT_PROBE
 
-PLOTTED = ("create", "join", "heartbeat", "refresh", "disconnect", "sessionEnded")
+PLOTTED = tuple(operation for operation in OPERATIONS if operation != RATE_LIMIT_PROBE)
 
 
 def _ms(value: object) -> str:

@@ -10,16 +10,23 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-# Operations in report order. ``sessionEnded`` is the fan-out: speaker close -> each listener's
-# receipt; ``rateLimitProbe`` is the deliberate over-the-limit burst of a deployed-stage run.
+from bench.protocol import HEARTBEAT_ACTION, SESSION_ENDED
+
+# Operations named after the protocol word they time: the heartbeat, and the fan-out
+# ``sessionEnded`` (speaker close -> each listener's receipt).
+HEARTBEAT = HEARTBEAT_ACTION
+FAN_OUT = SESSION_ENDED
+# The deliberate over-the-limit burst of a deployed-stage run (not plotted).
+RATE_LIMIT_PROBE = "rateLimitProbe"
+# Operations in report order.
 OPERATIONS = (
     "create",
     "join",
-    "heartbeat",
+    HEARTBEAT,
     "refresh",
     "disconnect",
-    "sessionEnded",
-    "rateLimitProbe",
+    FAN_OUT,
+    RATE_LIMIT_PROBE,
 )
 
 

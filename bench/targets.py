@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.protocol import RATE_LIMITED
+from bench.stats import FAN_OUT, RATE_LIMIT_PROBE
+
 TARGETS_FILE = Path(__file__).resolve().parent / "targets.json"
 
 
@@ -93,9 +96,9 @@ def evaluate(targets: Targets, operations: dict[str, dict[str, Any]]) -> dict[st
             not unexpected,
         )
     )
-    probe = operations.get("rateLimitProbe")
+    probe = operations.get(RATE_LIMIT_PROBE)
     if targets.probe_must_be_refused and probe is not None:
-        refused = probe["errors"].get("RATE_LIMIT_EXCEEDED", 0)
+        refused = probe["errors"].get(RATE_LIMITED, 0)
         checks.append(
             _check(
                 "joins beyond the per-IP limit are refused with 429",
@@ -104,11 +107,11 @@ def evaluate(targets: Targets, operations: dict[str, dict[str, Any]]) -> dict[st
                 refused >= 1,
             )
         )
-    ended = operations.get("sessionEnded")
+    ended = operations.get(FAN_OUT)
     if targets.session_ended_everywhere and ended is not None:
         checks.append(
             _check(
-                "sessionEnded reaches every remaining listener",
+                f"{FAN_OUT} reaches every remaining listener",
                 f"{ended['count']}",
                 f"{ended['ok']}",
                 ended["ok"] == ended["count"],

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.config import ConfigError, ConfigWarning, EnvironmentConfig, load_config
 from session_service import constants as C
+from session_service import specs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ENV = "local"
@@ -142,8 +143,8 @@ class Deployment:
         return self.outputs.get(output) or str(C.TABLES[key]["name"]).format(env=self.env)
 
     def function_name(self, handler: str) -> str:
-        output = C.OUTPUT_FUNCTION_NAMES[handler]
-        return self.outputs.get(output) or C.FUNCTIONS[handler][0].format(env=self.env)
+        spec = specs.FUNCTIONS[handler]
+        return self.outputs.get(spec.output_id) or spec.function_name(self.env)
 
     @property
     def stage_name(self) -> str:
@@ -196,7 +197,7 @@ class Deployment:
             "app_client_id": self.app_client_id or "$APP_CLIENT_ID",
             "custom_domain": self.outputs.get(C.OUTPUT_CUSTOM_DOMAIN, "$DOMAIN"),
         }
-        for handler in C.FUNCTIONS:
+        for handler in specs.FUNCTIONS:
             names[f"fn_{handler}"] = self.function_name(handler)
             names[f"role_{handler}"] = self.scratch.get(f"role:{handler}", "$ROLE_NAME")
         return names

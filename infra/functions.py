@@ -1,8 +1,9 @@
-"""The five Lambda functions: code bundle, size, environment, log group and least-privilege role.
+"""The Lambda functions: one :class:`~infra.session_function.SessionFunction` per spec of
+``session_service.specs.FUNCTIONS``, sharing one code asset per bundle.
 
 Logical ids are fixed: ``<Name>Function``, ``<Name>Role``, ``<Name>Policy``, ``<Name>LogGroup``,
-``<Name>Invoke<Route>`` (API Gateway's invoke permissions) with Name one of
-Authorizer, ConnectionHandler, HeartbeatHandler, DisconnectHandler, RefreshHandler.
+``<Name>Invoke<Route>`` (API Gateway's invoke permissions) with Name the spec's ``construct_id``
+(Authorizer, ConnectionHandler, HeartbeatHandler, DisconnectHandler, RefreshHandler).
 """
 
 from __future__ import annotations
@@ -11,37 +12,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Token
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import handler_environment, permissions
+from infra import handler_environment
 from infra.bundling import AUTHORIZER_BUNDLE, HANDLER_BUNDLE, BundleSpec, bundle_dir
-from infra.log_retention import retention_days
-from infra.nag import acknowledge
-from infra.websocket_api import API_LOGICAL_ID
-from session_service import constants
+from infra.session_function import SessionFunction
+from session_service import specs
 
 if TYPE_CHECKING:
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_logs as logs
+
     from infra.config import EnvironmentConfig
     from infra.tables import SessionTables
     from infra.websocket_api import SessionWebSocketApi
 
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-ARCHITECTURE = lambda_.Architecture.ARM_64
-# handler -> readable part of its logical ids
-FUNCTION_IDS: dict[str, str] = {
-    "authorizer": "Authorizer",
-    "connection": "ConnectionHandler",
-    "heartbeat": "HeartbeatHandler",
-    "disconnect": "DisconnectHandler",
-    "refresh": "RefreshHandler",
-}
+# bundle name of a spec -> the package set it ships with
+_BUNDLE_SPECS = {bundle.name: bundle for bundle in (AUTHORIZER_BUNDLE, HANDLER_BUNDLE)}
+# handler -> the package set of its code
 BUNDLES: dict[str, BundleSpec] = {
-    handler: AUTHORIZER_BUNDLE if handler == "authorizer" else HANDLER_BUNDLE
-    for handler in constants.FUNCTIONS
+    key: _BUNDLE_SPECS[spec.bundle] for key, spec in specs.FUNCTIONS.items()
 }
 
 
@@ -59,7 +50,7 @@ def environment_values(
 
 
 class SessionFunctions(Construct):
-    """One function per handler of ``constants.FUNCTIONS``, each with its own role and log group."""
+    """One function per spec, each with its own role and log group."""
 
     def __init__(
         self,
@@ -73,125 +64,25 @@ class SessionFunctions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         values = environment_values(config, tables, api)
-        targets = {
-            permissions.SESSIONS: lambda: [tables.sessions.table_arn],
-            permissions.CONNECTIONS: lambda: [tables.connections.table_arn],
-            permissions.RATE_LIMITS: lambda: [tables.rate_limits.table_arn],
-            permissions.CONNECTIONS_GSI: lambda: [
-                f"{tables.connections.table_arn}/index/{constants.CONNECTIONS_GSI_NAME}"
-            ],
-        }
-        removal = (
-            RemovalPolicy.RETAIN if config.production.deletion_protection else RemovalPolicy.DESTROY
-        )
-        # how cdk-nag spells the partition in a finding: the literal, or the pseudo parameter
-        partition = Stack.of(self).partition
-        if Token.is_unresolved(partition):
-            partition = "<AWS::Partition>"
         codes: dict[str, lambda_.Code] = {}
-        self.functions: dict[str, lambda_.Function] = {}
-        self.roles: dict[str, iam.Role] = {}
-        self.log_groups: dict[str, logs.LogGroup] = {}
-
-        for handler, (name_template, entry_point) in constants.FUNCTIONS.items():
-            name = FUNCTION_IDS[handler]
-            function_name = name_template.format(env=config.env)
-            memory_mb, timeout_s = constants.FUNCTION_SIZES[handler]
-            spec = BUNDLES[handler]
-            if spec.name not in codes:
-                codes[spec.name] = lambda_.Code.from_asset(str(code_dir(spec)))
-
-            log_group = logs.LogGroup(
+        self.built: dict[str, SessionFunction] = {}
+        for key, spec in specs.FUNCTIONS.items():
+            bundle = BUNDLES[key]
+            if bundle.name not in codes:
+                codes[bundle.name] = lambda_.Code.from_asset(str(code_dir(bundle)))
+            self.built[key] = SessionFunction(
                 self,
-                f"{name}LogGroup",
-                log_group_name=f"/aws/lambda/{function_name}",
-                retention=retention_days(config.log_retention_days),
-                removal_policy=removal,
+                spec=spec,
+                config=config,
+                code=codes[bundle.name],
+                environment=values,
+                tables=tables,
+                api=api,
             )
-            _override_id(log_group, f"{name}LogGroup")
-
-            role = iam.Role(
-                self,
-                f"{name}Role",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"{function_name}: only what this handler uses",
-            )
-            _override_id(role, f"{name}Role")
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="WriteOwnLogs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[f"{log_group.log_group_arn}"],
-                )
-            )
-            wildcard_findings: list[str] = []
-            for grant in permissions.HANDLER_PERMISSIONS[handler]:
-                if grant.target == permissions.CONNECTIONS_API:
-                    resources = [api.connections_arn(method) for method in grant.actions]
-                    role.add_to_policy(
-                        iam.PolicyStatement(
-                            sid="ManageConnections",
-                            actions=["execute-api:ManageConnections"],
-                            resources=resources,
-                        )
-                    )
-                    wildcard_findings += [
-                        f"Resource::arn:{partition}:execute-api:{config.region}:"
-                        f"{config.account}:<{API_LOGICAL_ID}>/{config.stage_name}/"
-                        f"{method}/@connections/*"
-                        for method in grant.actions
-                    ]
-                else:
-                    role.add_to_policy(
-                        iam.PolicyStatement(
-                            sid=_sid(grant.target),
-                            actions=list(grant.actions),
-                            resources=targets[grant.target](),
-                        )
-                    )
-            for finding in wildcard_findings:
-                acknowledge(
-                    role,
-                    f"AwsSolutions-IAM5[{finding}]",
-                    (
-                        "The connection id is known at run time only: the grant is "
-                        "@connections/* of this API's own stage, for the methods it uses."
-                    ),
-                )
-            self.roles[handler] = role
-            _override_id(role.node.find_child("DefaultPolicy"), f"{name}Policy")
-
-            function = lambda_.Function(
-                self,
-                f"{name}Function",
-                function_name=function_name,
-                description=f"{constants.SERVICE_NAME}: {handler} ({config.env})",
-                runtime=RUNTIME,
-                architecture=ARCHITECTURE,
-                handler=entry_point,
-                code=codes[spec.name],
-                memory_size=memory_mb,
-                timeout=Duration.seconds(timeout_s),
-                role=role,
-                log_group=log_group,
-                environment={
-                    variable: values[variable]
-                    for variable in constants.HANDLER_ENVIRONMENT[handler]
-                },
-            )
-            _override_id(function, f"{name}Function")
-            # The function must wait for its role's policy; the role itself is already implied by
-            # the GetAtt of its ARN (cfn-lint W3005 flags the redundant DependsOn CDK renders).
-            function.node.default_child.add_override(  # type: ignore[union-attr]
-                "DependsOn", [f"{name}Policy"]
-            )
-            self.functions[handler] = function
-            self.log_groups[handler] = log_group
-
-
-def _override_id(construct: Construct, logical_id: str) -> None:
-    construct.node.default_child.override_logical_id(logical_id)  # type: ignore[union-attr]
-
-
-def _sid(target: str) -> str:
-    return "".join(part.capitalize() for part in target.split("_"))
+        self.functions: dict[str, lambda_.Function] = {
+            key: built.function for key, built in self.built.items()
+        }
+        self.roles: dict[str, iam.Role] = {key: built.role for key, built in self.built.items()}
+        self.log_groups: dict[str, logs.LogGroup] = {
+            key: built.log_group for key, built in self.built.items()
+        }

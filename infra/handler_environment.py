@@ -2,7 +2,7 @@
 
 The CDK app fills the table names and the callback URL with tokens; the cold-start benchmark
 fills them with plain names. Both read the settings through this one mapping, so a new setting
-is added in one place (and in ``constants.HANDLER_ENVIRONMENT``). Imports no CDK.
+is added in one place (and in the ``environment`` of the specs that read it). Imports no CDK.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.nag import acknowledge
-from session_service import constants
+from session_service import constants, specs
 
 if TYPE_CHECKING:
     from aws_cdk import aws_lambda as lambda_
@@ -24,14 +24,6 @@ if TYPE_CHECKING:
     from infra.config import EnvironmentConfig
 
 PERIOD = Duration.minutes(5)
-# readable part of the alarms' logical ids, per handler
-_HANDLER_IDS = {
-    "authorizer": "Authorizer",
-    "connection": "ConnectionHandler",
-    "heartbeat": "HeartbeatHandler",
-    "disconnect": "DisconnectHandler",
-    "refresh": "RefreshHandler",
-}
 
 
 class SessionMonitoring(Construct):
@@ -48,7 +40,7 @@ class SessionMonitoring(Construct):
         super().__init__(scope, construct_id)
         env = config.env
         thresholds = config.alarms
-        names = constants.alarm_names(env)
+        names = specs.alarm_names(env)
 
         self.topic = sns.Topic(
             self,
@@ -132,9 +124,10 @@ class SessionMonitoring(Construct):
         for handler, function in functions.items():
             metric = function.metric_errors(period=PERIOD, statistic="Sum")
             self.function_error_metrics[handler] = metric
+            spec = specs.FUNCTIONS[handler]
             self._alarm(
-                constants.ALARM_FUNCTION_ERRORS_TEMPLATE.format(handler=handler),
-                f"{_HANDLER_IDS[handler]}ErrorsAlarm",
+                spec.error_alarm,
+                f"{spec.construct_id}ErrorsAlarm",
                 names,
                 metric,
                 thresholds.lambda_errors_per_5min,

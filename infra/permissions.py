@@ -1,69 +1,86 @@
-"""What each handler may do: the one table of IAM actions per function (least privilege).
+"""A function's grants (``session_service.specs``) as IAM statements of its own role.
 
-Adjust here when a handler's data access changes; the functions construct turns each row into a
-statement of that function's own role. A ``TransactWriteItems`` call is authorized per item by
-the item's action (PutItem, UpdateItem, DeleteItem, ConditionCheckItem), so it needs no row.
+The grants themselves, one tuple per function spec, are the project's one table of what each
+handler may do; this module only says how each kind of target becomes a statement:
 
-Targets:
-- ``sessions``, ``connections``, ``rate_limits``: the table (its ARN);
-- ``connections_gsi``: the index ``sessionId-targetLanguage-index`` of the Connections table;
-- ``connections_api``: ``execute-api:ManageConnections`` on this API's stage, for the methods named
-  (POST = send a message, DELETE = close a connection, GET = read a connection's status).
+- a table (``specs.SESSIONS``, ``CONNECTIONS``, ``RATE_LIMITS``): the actions on its ARN;
+- ``specs.CONNECTIONS_GSI``: the actions on the index of the Connections table;
+- ``specs.CONNECTIONS_API``: ``execute-api:ManageConnections`` on this API's stage, for the
+  methods named. The connection id is known at run time only, so that resource ends in
+  ``@connections/*``: :func:`wildcard_findings` names the cdk-nag findings this leaves, so the
+  function construct acknowledges exactly them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-SESSIONS = "sessions"
-CONNECTIONS = "connections"
-RATE_LIMITS = "rate_limits"
-CONNECTIONS_GSI = "connections_gsi"
-CONNECTIONS_API = "connections_api"
+from aws_cdk import aws_iam as iam
 
+from session_service import constants, specs
 
-@dataclass(frozen=True)
-class Grant:
-    target: str
-    actions: tuple[str, ...]
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
+    from infra.config import EnvironmentConfig
+    from infra.tables import SessionTables
+    from infra.websocket_api import SessionWebSocketApi
 
-def _dynamodb(*operations: str) -> tuple[str, ...]:
-    return tuple(f"dynamodb:{operation}" for operation in operations)
+MANAGE_CONNECTIONS = "execute-api:ManageConnections"
+MANAGE_CONNECTIONS_SID = "ManageConnections"
 
 
-# Derived from the data layer's calls per handler (session_service.data.sessions / rate_limits,
-# logic.notifier) as of this writing; keep in step with them.
-HANDLER_PERMISSIONS: dict[str, tuple[Grant, ...]] = {
-    # RateLimitStore.consume: per-IP connection attempts (one conditional UpdateItem)
-    "authorizer": (Grant(RATE_LIMITS, _dynamodb("UpdateItem")),),
-    # $connect: create_session (transaction: Put session + Put connection), add_listener and
-    # move_speaker (transaction: Put connection + Update session), get_session; rate limits and
-    # the active-sessions counter (UpdateItem)
-    "connection": (
-        Grant(SESSIONS, _dynamodb("GetItem", "PutItem", "UpdateItem")),
-        Grant(CONNECTIONS, _dynamodb("PutItem")),
-        Grant(RATE_LIMITS, _dynamodb("UpdateItem")),
-    ),
-    # record_heartbeat and mark_once (UpdateItem, ALL_OLD); welcome/refresh/warning messages
-    "heartbeat": (
-        Grant(CONNECTIONS, _dynamodb("UpdateItem")),
-        Grant(CONNECTIONS_API, ("POST",)),
-    ),
-    # get_connection; remove_listener (transaction: Delete connection + Update session);
-    # end_session (transaction: Delete connection + Update session + Update active-sessions
-    # counter); listener_pages (Query on the GSI); delete_connections (BatchWriteItem);
-    # sessionEnded to every listener
-    "disconnect": (
-        Grant(SESSIONS, _dynamodb("UpdateItem")),
-        Grant(CONNECTIONS, _dynamodb("GetItem", "DeleteItem", "BatchWriteItem")),
-        Grant(CONNECTIONS_GSI, _dynamodb("Query")),
-        Grant(RATE_LIMITS, _dynamodb("UpdateItem")),
-        Grant(CONNECTIONS_API, ("POST",)),
-    ),
-    # get_connection; connectionRefreshComplete to the caller
-    "refresh": (
-        Grant(CONNECTIONS, _dynamodb("GetItem")),
-        Grant(CONNECTIONS_API, ("POST",)),
-    ),
-}
+def table_resources(tables: SessionTables) -> dict[str, Callable[[], list[str]]]:
+    """Grant target -> the ARNs it stands for (tables and the Connections index)."""
+    return {
+        specs.SESSIONS: lambda: [tables.sessions.table_arn],
+        specs.CONNECTIONS: lambda: [tables.connections.table_arn],
+        specs.RATE_LIMITS: lambda: [tables.rate_limits.table_arn],
+        specs.CONNECTIONS_GSI: lambda: [
+            f"{tables.connections.table_arn}/index/{constants.CONNECTIONS_GSI_NAME}"
+        ],
+    }
+
+
+def statements(
+    function: specs.FunctionSpec, tables: SessionTables, api: SessionWebSocketApi
+) -> list[iam.PolicyStatement]:
+    """One statement per grant of ``function``, in the spec's order."""
+    resources = table_resources(tables)
+    result = []
+    for grant in function.grants:
+        if grant.target == specs.CONNECTIONS_API:
+            result.append(
+                iam.PolicyStatement(
+                    sid=MANAGE_CONNECTIONS_SID,
+                    actions=[MANAGE_CONNECTIONS],
+                    resources=[api.connections_arn(method) for method in grant.actions],
+                )
+            )
+        else:
+            result.append(
+                iam.PolicyStatement(
+                    sid=_sid(grant.target),
+                    actions=list(grant.actions),
+                    resources=resources[grant.target](),
+                )
+            )
+    return result
+
+
+def wildcard_findings(
+    function: specs.FunctionSpec, config: EnvironmentConfig, partition: str, api_logical_id: str
+) -> list[str]:
+    """The ``AwsSolutions-IAM5`` findings of ``function``'s @connections grants, as cdk-nag
+    spells them (``partition`` is the literal or ``<AWS::Partition>``)."""
+    return [
+        f"AwsSolutions-IAM5[Resource::arn:{partition}:execute-api:{config.region}:"
+        f"{config.account}:<{api_logical_id}>/{config.stage_name}/{method}/@connections/*]"
+        for grant in function.grants
+        if grant.target == specs.CONNECTIONS_API
+        for method in grant.actions
+    ]
+
+
+def _sid(target: str) -> str:
+    return "".join(part.capitalize() for part in target.split("_"))

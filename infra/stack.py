@@ -12,7 +12,7 @@ from infra.functions import SessionFunctions
 from infra.monitoring import SessionMonitoring
 from infra.tables import SessionTables
 from infra.websocket_api import SessionWebSocketApi
-from session_service import constants
+from session_service import constants, specs
 
 if TYPE_CHECKING:
     from infra.config import EnvironmentConfig
@@ -70,9 +70,9 @@ class SessionManagementStack(Stack):
         self._output(
             c.OUTPUT_RATE_LIMITS_TABLE, self.tables.rate_limits.table_name, "RateLimits table"
         )
-        for handler, output_id in c.OUTPUT_FUNCTION_NAMES.items():
+        for handler, spec in specs.FUNCTIONS.items():
             function = self.functions.functions[handler]
-            self._output(output_id, function.function_name, f"{handler} function")
+            self._output(spec.output_id, function.function_name, f"{handler} function")
         self._output(c.OUTPUT_ALARM_TOPIC_ARN, self.monitoring.topic.topic_arn, "Alarm topic")
         if self.monitoring.dashboard is not None:
             self._output(

@@ -30,24 +30,13 @@ from constructs import Construct
 
 from infra.log_retention import retention_days
 from infra.nag import acknowledge
-from session_service import constants
+from session_service import constants, protocol, specs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from infra.config import EnvironmentConfig
 
-# route key -> readable part of the logical ids of its route and integration
-ROUTE_IDS: dict[str, str] = {
-    "$connect": "Connect",
-    "$disconnect": "Disconnect",
-    "heartbeat": "Heartbeat",
-    "refreshConnection": "RefreshConnection",
-    constants.DEFAULT_ROUTE: "Default",
-}
-# API Gateway accepts a WebSocket authorizer on $connect only; the identity it establishes
-# (requestContext.authorizer) rides on every later message of the connection.
-AUTHORIZED_ROUTES = frozenset({"$connect"})
 INTEGRATION_TIMEOUT_MS = 29_000
 API_LOGICAL_ID = "WebSocketApi"
 
@@ -74,11 +63,6 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
-def _function_logical_id(function: lambda_.IFunction) -> str:
-    """The readable prefix of a function's logical id (``ConnectionHandlerFunction`` -> ...)."""
-    return function.node.id.removesuffix("Function")
-
-
 def lambda_invocation_uri(function: lambda_.IFunction) -> str:
     """The ``arn:...:apigateway:...:lambda:path/.../invocations`` URI of a function."""
     stack = Stack.of(function)
@@ -99,7 +83,7 @@ class SessionWebSocketApi(Construct):
             "Api",
             name=constants.API_NAME_TEMPLATE.format(env=config.env),
             protocol_type="WEBSOCKET",
-            route_selection_expression=constants.ROUTE_SELECTION_EXPRESSION,
+            route_selection_expression=protocol.ROUTE_SELECTION_EXPRESSION,
             description=f"{constants.SERVICE_NAME} WebSocket API ({config.env})",
         )
         self.api.override_logical_id(API_LOGICAL_ID)
@@ -144,7 +128,8 @@ class SessionWebSocketApi(Construct):
     # --- second step ---------------------------------------------------------------------------
     def connect_functions(self, functions: Mapping[str, lambda_.IFunction]) -> None:
         """Add the authorizer, one integration and route per route key, and the stage."""
-        authorizer_function = functions["authorizer"]
+        authorizer = specs.FUNCTIONS[specs.AUTHORIZER_FUNCTION]
+        authorizer_function = functions[authorizer.key]
         self.authorizer = apigwv2.CfnAuthorizer(
             self,
             "Authorizer",
@@ -157,14 +142,14 @@ class SessionWebSocketApi(Construct):
         )
         self.authorizer.override_logical_id("WebSocketAuthorizer")
         self._invoke_permission(
-            "AuthorizerInvokeAuthorizer",
+            f"{authorizer.construct_id}InvokeAuthorizer",
             authorizer_function,
             self._execute_api_arn(f"authorizers/{self.authorizer.ref}"),
         )
 
-        for route_key, handler in constants.ROUTES.items():
-            name = ROUTE_IDS[route_key]
-            function = functions[handler]
+        for route_key, spec in specs.ROUTES.items():
+            name = spec.construct_id
+            function = functions[spec.function]
             integration = apigwv2.CfnIntegration(
                 self,
                 f"Integration{name}",
@@ -175,7 +160,7 @@ class SessionWebSocketApi(Construct):
                 timeout_in_millis=INTEGRATION_TIMEOUT_MS,
             )
             integration.override_logical_id(f"Integration{name}")
-            authorized = route_key in AUTHORIZED_ROUTES
+            authorized = spec.authorized
             route = apigwv2.CfnRoute(
                 self,
                 f"Route{name}",
@@ -198,7 +183,7 @@ class SessionWebSocketApi(Construct):
                     ),
                 )
             self._invoke_permission(
-                f"{_function_logical_id(function)}Invoke{name}",
+                f"{specs.FUNCTIONS[spec.function].construct_id}Invoke{name}",
                 function,
                 self._execute_api_arn(f"{self.stage_name}/{route_key}"),
             )

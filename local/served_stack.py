@@ -23,7 +23,7 @@ from typing import Any
 from local.deploy import Clients
 from local.gateway import Gateway, GatewayConfig, Integration, Route
 from local.runtime import FunctionRuntime, FunctionSpec
-from session_service import constants
+from session_service import constants, specs
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -171,14 +171,14 @@ class ServedStack:
     def _start_runtimes(self) -> None:
         lambda_ = self.clients("lambda")
         environment = self._environment or self.base_environment
-        for handler, output in constants.OUTPUT_FUNCTION_NAMES.items():
-            name = self.outputs[output]
+        for function in specs.FUNCTIONS.values():
+            name = self.outputs[function.output_id]
             configuration = lambda_.get_function_configuration(FunctionName=name)
-            entry_point = constants.FUNCTIONS[handler][1]
+            entry_point = function.entry_point
             if configuration.get("Handler") != entry_point:
                 raise RuntimeError(
                     f"{name}: deployed handler {configuration.get('Handler')!r}, "
-                    f"expected {entry_point!r} (session_service.constants.FUNCTIONS)"
+                    f"expected {entry_point!r} (session_service.specs.FUNCTIONS)"
                 )
             spec = FunctionSpec(
                 name=name,

@@ -15,35 +15,47 @@ from ci.checks.functions import configuration
 from ci.checks.iam import allows, role_statements
 from ci.model import Outcome, Status, failed, passed, skipped
 from ci.model import check as verdict
-from infra import permissions
 from session_service import constants as C
+from session_service import specs
+from session_service.protocol import (
+    CONNECT_ROUTE,
+    DEFAULT_ROUTE,
+    DISCONNECT_ROUTE,
+    ROUTE_SELECTION_EXPRESSION,
+    Action,
+    ErrorCode,
+    MessageType,
+)
 
 if TYPE_CHECKING:
     from ci.deployment import Deployment
 
+REFRESH = Action.REFRESH_CONNECTION
 REFRESH_NOTE = (
-    "API Gateway WebSocket APIs accept an authorizer on $connect only (deploying one elsewhere "
-    "fails); refreshConnection is protected by the identity $connect established, which rides "
-    "on every message of that connection (requestContext.authorizer)."
+    f"API Gateway WebSocket APIs accept an authorizer on {CONNECT_ROUTE} only (deploying one "
+    f"elsewhere fails); {REFRESH} is protected by the identity {CONNECT_ROUTE} established, "
+    "which rides on every message of that connection (requestContext.authorizer)."
 )
 IDENTITY_SOURCE_NOTE = (
     "an identity source would make API Gateway answer 401 without calling the authorizer when "
     "the token is absent, locking out anonymous listeners"
 )
-# The routes the checklist names, each with its own line (api.route.<id>).
+# The routes the checklist names, each with its own line (api.route.<id>): the ids are the
+# checklist's, so a new route of the specs needs its line here (and in ci/checklist.py).
 _ROUTE_IDS = {
-    "$connect": "connect",
-    "$disconnect": "disconnect",
-    "heartbeat": "heartbeat",
-    "refreshConnection": "refresh",
+    CONNECT_ROUTE: "connect",
+    DISCONNECT_ROUTE: "disconnect",
+    Action.HEARTBEAT: "heartbeat",
+    REFRESH: "refresh",
 }
 # $default is not on the checklist: it is part of how messages are routed, so api.protocol
 # (the route selection) checks it. Every route of the stack is checked by one of the two.
-if set(C.ROUTES) != set(_ROUTE_IDS) | {C.DEFAULT_ROUTE}:
-    raise RuntimeError(f"routes without a check: {sorted(set(C.ROUTES) - set(_ROUTE_IDS))}")
+if set(specs.ROUTES) != set(_ROUTE_IDS) | {DEFAULT_ROUTE}:
+    raise RuntimeError(f"routes without a check: {sorted(set(specs.ROUTES) - set(_ROUTE_IDS))}")
 DEFAULT_NOTE = (
-    "messages that match no route go to $default, whose function answers with the protocol's "
-    "error message (INVALID_ACTION / INVALID_PARAMETERS); without it API Gateway answers "
+    f"messages that match no route go to {DEFAULT_ROUTE}, whose function answers with the "
+    f"protocol's {MessageType.ERROR} message ({ErrorCode.INVALID_ACTION} / "
+    f"{ErrorCode.INVALID_PARAMETERS}); without it API Gateway answers "
     '{"message":"Forbidden"}'
 )
 
@@ -87,15 +99,15 @@ def _created(dep: Deployment) -> Outcome:
 def _protocol(dep: Deployment) -> Outcome:
     api = get_api(dep)
     protocol, selection = api.get("ProtocolType"), api.get("RouteSelectionExpression")
-    default = _route(dep, C.DEFAULT_ROUTE)
+    default = _route(dep, DEFAULT_ROUTE)
     expected = (
-        f"protocol WEBSOCKET, route selection {C.ROUTE_SELECTION_EXPRESSION}, "
-        f"{C.DEFAULT_ROUTE} -> AWS_PROXY integration invoking the "
-        f"{C.ROUTES[C.DEFAULT_ROUTE]} function"
+        f"protocol WEBSOCKET, route selection {ROUTE_SELECTION_EXPRESSION}, "
+        f"{DEFAULT_ROUTE} -> AWS_PROXY integration invoking the "
+        f"{specs.ROUTES[DEFAULT_ROUTE].function} function"
     )
     return verdict(
         protocol == "WEBSOCKET"
-        and selection == C.ROUTE_SELECTION_EXPRESSION
+        and selection == ROUTE_SELECTION_EXPRESSION
         and default.status is Status.PASS,
         f"protocol {protocol}, route selection {selection}; {default.evidence}",
         expected,
@@ -105,7 +117,7 @@ def _protocol(dep: Deployment) -> Outcome:
 
 def _route(dep: Deployment, key: str) -> Outcome:
     route = routes(dep).get(key)
-    handler = C.ROUTES[key]
+    handler = specs.ROUTES[key].function
     function_arn = configuration(dep, handler)["FunctionArn"]
     if route is None:
         return failed(f"routes: {', '.join(sorted(routes(dep)))}", f"a {key} route")
@@ -139,8 +151,8 @@ def _authorizer_ids(dep: Deployment) -> list[str]:
 def _authorizer(dep: Deployment) -> Outcome:
     ids = _authorizer_ids(dep)
     if not ids:
-        return failed("no route names an authorizer", "a REQUEST authorizer on $connect")
-    function_arn = configuration(dep, "authorizer")["FunctionArn"]
+        return failed("no route names an authorizer", f"a REQUEST authorizer on {CONNECT_ROUTE}")
+    function_arn = configuration(dep, specs.AUTHORIZER_FUNCTION)["FunctionArn"]
     client = dep.clients("apigatewayv2")
     found = []
     for authorizer_id in ids:
@@ -169,29 +181,29 @@ def _authorizer(dep: Deployment) -> Outcome:
 
 @check("api.authorizer.connect")
 def _authorizer_connect(dep: Deployment) -> Outcome:
-    route = routes(dep).get("$connect")
+    route = routes(dep).get(CONNECT_ROUTE)
     if route is None:
-        return skipped("no $connect route (see api.route.connect)")
+        return skipped(f"no {CONNECT_ROUTE} route (see api.route.connect)")
     kind, authorizer = route.get("AuthorizationType", "NONE"), route.get("AuthorizerId")
     return verdict(
         kind == "CUSTOM" and bool(authorizer),
-        f"$connect authorization {kind}, authorizer {authorizer or 'none'}",
-        "$connect authorization CUSTOM with the Lambda authorizer",
+        f"{CONNECT_ROUTE} authorization {kind}, authorizer {authorizer or 'none'}",
+        f"{CONNECT_ROUTE} authorization CUSTOM with the Lambda authorizer",
     )
 
 
 @check("api.authorizer.refresh")
 def _authorizer_refresh(dep: Deployment) -> Outcome:
     found = routes(dep)
-    refresh, connect = found.get("refreshConnection"), found.get("$connect")
+    refresh, connect = found.get(REFRESH), found.get(CONNECT_ROUTE)
     if refresh is None:
-        return skipped("no refreshConnection route (see api.route.refresh)")
+        return skipped(f"no {REFRESH} route (see api.route.refresh)")
     if connect is None or connect.get("AuthorizationType") != "CUSTOM":
-        return skipped("$connect is not authorized (see api.authorizer.connect)")
+        return skipped(f"{CONNECT_ROUTE} is not authorized (see api.authorizer.connect)")
     kind = refresh.get("AuthorizationType", "NONE")
-    evidence = f"refreshConnection authorization {kind}; $connect authorization CUSTOM"
+    evidence = f"{REFRESH} authorization {kind}; {CONNECT_ROUTE} authorization CUSTOM"
     # AWS rejects an authorizer on any route but $connect, so NONE is the only deployable value.
-    return verdict(kind == "NONE", evidence, "NONE on refreshConnection", REFRESH_NOTE)
+    return verdict(kind == "NONE", evidence, f"NONE on {REFRESH}", REFRESH_NOTE)
 
 
 def get_stage(dep: Deployment) -> dict[str, Any] | None:
@@ -264,16 +276,19 @@ def _invokable_by_api(dep: Deployment, handler: str, source: str) -> bool:
 def _invoke_permissions(dep: Deployment) -> Outcome:
     stage = dep.stage_name
     # One source per route: a function serving two routes ($default) must allow both.
-    sources = [(h, _execute_api_arn(dep, f"{stage}/{key}")) for key, h in C.ROUTES.items()]
+    sources = [
+        (route.function, _execute_api_arn(dep, f"{stage}/{key}"))
+        for key, route in specs.ROUTES.items()
+    ]
     authorizers = _authorizer_ids(dep) or ["*"]
     missing = list(
         dict.fromkeys(h for h, source in sources if not _invokable_by_api(dep, h, source))
     )
     if not all(
-        _invokable_by_api(dep, "authorizer", _execute_api_arn(dep, f"authorizers/{a}"))
+        _invokable_by_api(dep, specs.AUTHORIZER_FUNCTION, _execute_api_arn(dep, f"authorizers/{a}"))
         for a in authorizers
     ):
-        missing.append("authorizer")
+        missing.append(specs.AUTHORIZER_FUNCTION)
     if missing:
         return failed(
             "not invokable by this API: "
@@ -281,17 +296,17 @@ def _invoke_permissions(dep: Deployment) -> Outcome:
             "a resource policy letting apigateway.amazonaws.com invoke each function from this API",
         )
     return passed(
-        f"apigateway.amazonaws.com may invoke all {len(C.FUNCTIONS)} functions from this API"
+        f"apigateway.amazonaws.com may invoke all {len(specs.FUNCTIONS)} functions from this API"
     )
 
 
 @check("api.management-permissions")
 def _management_permissions(dep: Deployment) -> Outcome:
     missing, granted = [], []
-    for handler, grants in permissions.HANDLER_PERMISSIONS.items():
+    for handler, spec in specs.FUNCTIONS.items():
         statements = role_statements(dep, configuration(dep, handler)["Role"])
-        for grant in grants:
-            if grant.target != permissions.CONNECTIONS_API:
+        for grant in spec.grants:
+            if grant.target != specs.CONNECTIONS_API:
                 continue
             for method in grant.actions:
                 target = _execute_api_arn(dep, f"{dep.stage_name}/{method}/@connections/x")
@@ -303,6 +318,6 @@ def _management_permissions(dep: Deployment) -> Outcome:
         return failed(
             "execute-api:ManageConnections not allowed for: " + ", ".join(missing),
             f"ManageConnections on {api_id(dep)}/{dep.stage_name}/<method>/@connections/* "
-            "for each handler's methods (infra/permissions.py)",
+            "for each handler's methods (the grants of session_service.specs)",
         )
     return passed(f"ManageConnections on {api_id(dep)}/{dep.stage_name}: {', '.join(granted)}")

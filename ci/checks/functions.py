@@ -1,7 +1,8 @@
 """Task 13.2: the five functions, their settings, environment, roles and log groups.
 
-Expected values come from the checklist (memory, timeout), ``session_service.constants`` (entry
-points, the environment each handler reads) and the environment's config (limits, retention).
+Expected values come from the function specs (``session_service.specs``: memory and timeout as
+the checklist states them, entry points, the environment each handler reads, its grants) and the
+environment's config (limits, retention).
 """
 
 from __future__ import annotations
@@ -13,21 +14,18 @@ from ci.checks.iam import allows, role_statements
 from ci.checks.tables import describe as describe_table
 from ci.model import Outcome, failed, passed, skipped
 from ci.model import check as verdict
-from infra import permissions
 from session_service import constants as C
+from session_service import specs
 
 if TYPE_CHECKING:
     from ci.deployment import Deployment
-
-# handler -> (memory MB, timeout s), as the checklist states them (shared with infra).
-SIZES: dict[str, tuple[int, int]] = C.FUNCTION_SIZES
 
 TIMEOUT_NOTE = (
     "30 s exceeds API Gateway's 29 s integration limit: the client is answered at 29 s whatever "
     "the function does; the checklist's figure is kept and handlers work far below it."
 )
 
-# What each handler may do comes from infra/permissions.py, the project's one table of IAM grants
+# What each handler may do comes from its spec's grants, the project's one table of IAM grants
 # per function: the check proves the deployed roles carry it (the Management API grants are
 # api.management-permissions' line).
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -46,8 +44,8 @@ def configuration(dep: Deployment, handler: str) -> dict[str, Any]:
 
 def _deployed(dep: Deployment, handler: str) -> Outcome:
     config = configuration(dep, handler)
-    memory, timeout = SIZES[handler]
-    entry = C.FUNCTIONS[handler][1]
+    spec = specs.FUNCTIONS[handler]
+    memory, timeout, entry = spec.memory_mb, spec.timeout_s, spec.entry_point
     evidence = (
         f"{config['FunctionName']}: {config.get('MemorySize')} MB, {config.get('Timeout')} s, "
         f"handler {config.get('Handler')}, runtime {config.get('Runtime')}"
@@ -110,7 +108,7 @@ def environment_problems(dep: Deployment, handler: str) -> list[str]:
     variables = configuration(dep, handler).get("Environment", {}).get("Variables", {})
     expected = expected_environment(dep)
     problems = []
-    for name in C.HANDLER_ENVIRONMENT[handler]:
+    for name in specs.FUNCTIONS[handler].environment:
         value = variables.get(name)
         if not value:
             problems.append(f"{handler}: {name} missing")
@@ -121,11 +119,11 @@ def environment_problems(dep: Deployment, handler: str) -> list[str]:
 
 @check("functions.environment")
 def _environment(dep: Deployment) -> Outcome:
-    problems = [p for handler in C.FUNCTIONS for p in environment_problems(dep, handler)]
-    count = sum(len(v) for v in C.HANDLER_ENVIRONMENT.values())
+    problems = [p for handler in specs.FUNCTIONS for p in environment_problems(dep, handler)]
+    count = sum(len(spec.environment) for spec in specs.FUNCTIONS.values())
     if problems:
-        return failed("; ".join(problems), "every variable of HANDLER_ENVIRONMENT set as deployed")
-    return passed(f"{count} variables across {len(C.FUNCTIONS)} functions, all set as expected")
+        return failed("; ".join(problems), "every variable of each spec's environment as deployed")
+    return passed(f"{count} variables across {len(specs.FUNCTIONS)} functions, all set as expected")
 
 
 def _arn_prefix(dep: Deployment, service: str) -> str:
@@ -133,8 +131,8 @@ def _arn_prefix(dep: Deployment, service: str) -> str:
 
 
 def _grant_resource(dep: Deployment, target: str) -> str:
-    if target == permissions.CONNECTIONS_GSI:
-        table = describe_table(dep, permissions.CONNECTIONS)["TableArn"]
+    if target == specs.CONNECTIONS_GSI:
+        table = describe_table(dep, specs.CONNECTIONS)["TableArn"]
         return f"{table}/index/{C.CONNECTIONS_GSI_NAME}"
     return describe_table(dep, target)["TableArn"]
 
@@ -143,8 +141,8 @@ def role_problems(dep: Deployment, handler: str) -> list[str]:
     config = configuration(dep, handler)
     statements = role_statements(dep, config["Role"])
     problems = []
-    for grant in permissions.HANDLER_PERMISSIONS[handler]:
-        if grant.target == permissions.CONNECTIONS_API:
+    for grant in specs.FUNCTIONS[handler].grants:
+        if grant.target == specs.CONNECTIONS_API:
             continue
         arn = _grant_resource(dep, grant.target)
         problems += [
@@ -171,8 +169,8 @@ MOTO_LOG_ARN_NOTE = (
 
 @check("functions.roles")
 def _roles(dep: Deployment) -> Outcome:
-    problems = [p for handler in C.FUNCTIONS for p in role_problems(dep, handler)]
-    roles = sorted({configuration(dep, h)["Role"].rsplit("/", 1)[-1] for h in C.FUNCTIONS})
+    problems = [p for handler in specs.FUNCTIONS for p in role_problems(dep, handler)]
+    roles = sorted({configuration(dep, h)["Role"].rsplit("/", 1)[-1] for h in specs.FUNCTIONS})
     if problems:
         return failed("not allowed: " + "; ".join(problems), "each role allows its handler's work")
     return passed(
@@ -193,7 +191,7 @@ def log_groups(dep: Deployment) -> dict[str, dict[str, Any] | None]:
     if cache is None:
         logs = dep.clients("logs")
         cache = {}
-        for handler in C.FUNCTIONS:
+        for handler in specs.FUNCTIONS:
             name = log_group_name(dep, handler)
             groups = logs.describe_log_groups(logGroupNamePrefix=name).get("logGroups", [])
             cache[handler] = next((g for g in groups if g["logGroupName"] == name), None)
@@ -240,5 +238,5 @@ def _register(handler: str) -> None:
     check(f"functions.{handler}.deployed")(lambda dep: _deployed(dep, handler))
 
 
-for _handler in C.FUNCTIONS:
+for _handler in specs.FUNCTIONS:
     _register(_handler)

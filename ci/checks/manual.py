@@ -24,6 +24,7 @@ from ci.model import (
     check as verdict,
 )
 from session_service import constants as C
+from session_service import specs
 
 if TYPE_CHECKING:
     from ci.deployment import Deployment
@@ -180,7 +181,7 @@ def _cfn_events(dep: Deployment) -> Outcome:
 
 @check("rollback.lambda-logs")
 def _lambda_logs(dep: Deployment) -> Outcome:
-    names = " ".join(f"/aws/lambda/{dep.function_name(h)}" for h in C.FUNCTIONS)
+    names = " ".join(f"/aws/lambda/{dep.function_name(h)}" for h in specs.FUNCTIONS)
     return _no_rollback(dep) or manual(
         f"read the recent errors: for g in {names}; do aws logs tail $g --since 1h "
         f"--filter-pattern ERROR --region {dep.region}; done"

@@ -12,6 +12,7 @@ from ci.checks import check
 from ci.model import Outcome, failed, manual, mask_email, passed, skipped
 from ci.model import check as verdict
 from session_service import constants as C
+from session_service import specs
 
 if TYPE_CHECKING:
     from ci.deployment import Deployment
@@ -37,7 +38,7 @@ def alarms(dep: Deployment) -> list[dict[str, Any]]:
     """The deployment's alarms: on its own metrics or on its functions' Lambda metrics."""
     if "alarms" not in dep.scratch:
         dep.require_stack()
-        functions = {dep.function_name(h) for h in C.FUNCTIONS}
+        functions = {dep.function_name(h) for h in specs.FUNCTIONS}
         ours = []
         paginator = dep.clients("cloudwatch").get_paginator("describe_alarms")
         for page in paginator.paginate(AlarmTypes=["MetricAlarm"]):
@@ -129,7 +130,7 @@ def _lambda_errors(dep: Deployment) -> Outcome:
         return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
     threshold = float(dep.config.alarms.lambda_errors_per_5min)
     problems, good = [], []
-    for handler in C.FUNCTIONS:
+    for handler in specs.FUNCTIONS:
         name = dep.function_name(handler)
         found = _watching(dep, LAMBDA_NAMESPACE, "Errors", {"FunctionName": name})
         if not found:

@@ -17,6 +17,7 @@ from ci.checks.tables import describe as describe_table
 from ci.model import Outcome, failed, passed, skipped
 from ci.model import check as verdict
 from session_service import constants as C
+from session_service import specs
 
 if TYPE_CHECKING:
     from ci.deployment import Deployment
@@ -31,7 +32,7 @@ def expected_outputs(dep: Deployment) -> list[str]:
         C.OUTPUT_SESSIONS_TABLE,
         C.OUTPUT_CONNECTIONS_TABLE,
         C.OUTPUT_RATE_LIMITS_TABLE,
-        *C.OUTPUT_FUNCTION_NAMES.values(),
+        *(spec.output_id for spec in specs.FUNCTIONS.values()),
         C.OUTPUT_ALARM_TOPIC_ARN,
         C.OUTPUT_DASHBOARD_NAME,
         C.OUTPUT_USER_POOL_ID,
@@ -92,7 +93,7 @@ def _tables(dep: Deployment) -> Outcome:
 @check("post.functions")
 def _functions(dep: Deployment) -> Outcome:
     states = {}
-    for handler in C.FUNCTIONS:
+    for handler in specs.FUNCTIONS:
         config = configuration(dep, handler)
         states[config["FunctionName"]] = (
             config.get("State", "Active"),
@@ -133,7 +134,7 @@ def _log_groups(dep: Deployment) -> Outcome:
         r.get("PhysicalResourceId") for r in resources if r["ResourceType"] == "AWS::Logs::LogGroup"
     }
     retention_resource = any(r["ResourceType"] == "Custom::LogRetention" for r in resources)
-    groups = [log_group_name(dep, h) for h in C.FUNCTIONS]
+    groups = [log_group_name(dep, h) for h in specs.FUNCTIONS]
     unmanaged = [g for g in groups if g not in owned]
     if unmanaged and not retention_resource:
         return failed(

@@ -23,7 +23,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.github_oidc.config import BOOTSTRAP_QUALIFIER
-from session_service import constants
+from session_service import constants, specs
 
 if TYPE_CHECKING:
     from infra.config import EnvironmentConfig
@@ -211,7 +211,7 @@ def _resources(env: EnvironmentConfig) -> dict[str, list[str]]:
     arn = f"arn:{Aws.PARTITION}"
     region, account, name = env.region, env.account, env.env
     stack = constants.STACK_NAME_TEMPLATE.format(env=name)
-    functions = [template.format(env=name) for template, _ in constants.FUNCTIONS.values()]
+    functions = [spec.function_name(name) for spec in specs.FUNCTIONS.values()]
     tables = [str(spec["name"]).format(env=name) for spec in constants.TABLES.values()]
     api_log_group = f"/aws/apigateway/{constants.API_NAME_TEMPLATE.format(env=name)}/access"
     log_groups = [f"/aws/lambda/{function}" for function in functions] + [api_log_group]

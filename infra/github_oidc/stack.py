@@ -35,7 +35,7 @@ from infra.github_oidc.config import (
     GITHUB_OIDC_URL,
 )
 from infra.github_oidc.execution_policy import CfnExecutionPolicy
-from session_service import constants
+from session_service import constants, specs
 
 if TYPE_CHECKING:
     from constructs import Construct
@@ -217,8 +217,8 @@ class GitHubOidcStack(Stack):
             for spec in constants.TABLES.values()
         ]
         functions = [
-            f"{arn}:lambda:{region}:{account}:function:{template.format(env=name)}"
-            for template, _ in constants.FUNCTIONS.values()
+            f"{arn}:lambda:{region}:{account}:function:{spec.function_name(name)}"
+            for spec in specs.FUNCTIONS.values()
         ]
         stack_name = constants.STACK_NAME_TEMPLATE.format(env=name)
         topic = constants.ALARM_TOPIC_TEMPLATE.format(env=name)

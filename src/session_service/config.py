@@ -1,10 +1,10 @@
 """Settings of each handler, read from the environment once per container.
 
-Each handler reads exactly the variables that ``constants.HANDLER_ENVIRONMENT`` names for it
-(plus ``AWS_REGION`` from the Lambda runtime and, for the authorizer, the optional
-``JWKS_URL``). :func:`load_settings` validates them into a frozen dataclass and raises
-:class:`ConfigurationError` naming the variable and what it expects. Nothing else in the
-service reads ``os.environ``.
+Each handler reads exactly the variables that its spec's ``environment`` names
+(``session_service.specs``), plus ``AWS_REGION`` from the Lambda runtime and, for the
+authorizer, the optional ``JWKS_URL``. :func:`load_settings` validates them into a frozen
+dataclass and raises :class:`ConfigurationError` naming the variable and what it expects.
+Nothing else in the service reads ``os.environ``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from session_service import constants as c
+from session_service import specs
 from session_service.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -270,17 +271,18 @@ def _refresh(env: _Reader) -> RefreshSettings:
     )
 
 
+# function key (session_service.specs) -> the loader of its settings
 _LOADERS: dict[str, Callable[[_Reader], Settings]] = {
-    "authorizer": _authorizer,
-    "connection": _connect,
-    "heartbeat": _heartbeat,
-    "disconnect": _disconnect,
-    "refresh": _refresh,
+    specs.AUTHORIZER.key: _authorizer,
+    specs.CONNECTION.key: _connect,
+    specs.HEARTBEAT.key: _heartbeat,
+    specs.DISCONNECT.key: _disconnect,
+    specs.REFRESH.key: _refresh,
 }
 
 
 def load_settings(handler: str, environ: Mapping[str, str]) -> Settings:
-    """Validate the variables of ``handler`` (a key of ``constants.HANDLER_ENVIRONMENT``)."""
+    """Validate the variables of ``handler`` (a key of ``specs.FUNCTIONS``)."""
     try:
         loader = _LOADERS[handler]
     except KeyError:

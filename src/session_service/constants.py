@@ -4,9 +4,14 @@ This module is the one place where a name that crosses a boundary is spelled: th
 infrastructure reads it to build resources and alarms, the handlers read it to emit
 metrics and reach their tables, and ``ci/`` reads it to check the deployment. It imports
 nothing, so a handler pays nothing for it at cold start.
+
+What is per function or per route (names, sizes, environment, grants, output ids) is in
+:mod:`session_service.specs`; the wire vocabulary is in :mod:`session_service.protocol`.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 SERVICE_NAME = "session-management"
 STACK_NAME_TEMPLATE = "SessionManagement-{env}"
@@ -25,16 +30,20 @@ CONNECTIONS_GSI_NAME = "sessionId-targetLanguage-index"
 CONNECTIONS_GSI_PARTITION_KEY = "sessionId"
 CONNECTIONS_GSI_SORT_KEY = "targetLanguage"
 
+# Keys of the tables in TABLES (and in the functions' grants, session_service.specs).
+TABLE_SESSIONS = "sessions"
+TABLE_CONNECTIONS = "connections"
+TABLE_RATE_LIMITS = "rate_limits"
 # Table shapes, used by the CDK construct that builds the tables and by the tests and the local
 # environment that create them in moto, so both are made from one definition. Keys are strings.
 TABLES: dict[str, dict[str, object]] = {
-    "sessions": {
+    TABLE_SESSIONS: {
         "name": SESSIONS_TABLE_TEMPLATE,
         "partition_key": SESSIONS_KEY,
         "ttl_attribute": SESSIONS_TTL_ATTRIBUTE,
         "indexes": (),
     },
-    "connections": {
+    TABLE_CONNECTIONS: {
         "name": CONNECTIONS_TABLE_TEMPLATE,
         "partition_key": CONNECTIONS_KEY,
         "ttl_attribute": CONNECTIONS_TTL_ATTRIBUTE,
@@ -47,39 +56,12 @@ TABLES: dict[str, dict[str, object]] = {
             },
         ),
     },
-    "rate_limits": {
+    TABLE_RATE_LIMITS: {
         "name": RATE_LIMITS_TABLE_TEMPLATE,
         "partition_key": RATE_LIMITS_KEY,
         "ttl_attribute": RATE_LIMITS_TTL_ATTRIBUTE,
         "indexes": (),
     },
-}
-
-# --- Lambda functions ---------------------------------------------------------------------
-# logical handler name -> (function name template, module:function entry point)
-FUNCTIONS: dict[str, tuple[str, str]] = {
-    "authorizer": ("session-authorizer-{env}", "session_service.handlers.authorizer.handler"),
-    "connection": (
-        "session-connection-handler-{env}",
-        "session_service.handlers.connect.handler",
-    ),
-    "heartbeat": (
-        "session-heartbeat-handler-{env}",
-        "session_service.handlers.heartbeat.handler",
-    ),
-    "disconnect": (
-        "session-disconnect-handler-{env}",
-        "session_service.handlers.disconnect.handler",
-    ),
-    "refresh": ("session-refresh-handler-{env}", "session_service.handlers.refresh.handler"),
-}
-# handler -> (memory in MB, timeout in seconds), as the deployment checklist sets them
-FUNCTION_SIZES: dict[str, tuple[int, int]] = {
-    "authorizer": (128, 10),
-    "connection": (256, 30),
-    "heartbeat": (128, 10),
-    "disconnect": (256, 30),
-    "refresh": (256, 30),
 }
 
 # --- Environment variables a handler reads (the template sets exactly these) --------------
@@ -108,82 +90,11 @@ ENV_LOG_LEVEL = "LOG_LEVEL"
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 
-_COMMON_ENV = (
-    ENV_ENVIRONMENT,
-    ENV_LOG_LEVEL,
-    ENV_POWERTOOLS_SERVICE_NAME,
-    ENV_POWERTOOLS_METRICS_NAMESPACE,
-)
-
-# handler -> the environment variables it reads; the CDK app sets exactly these, the
-# verification checks exactly these, the handlers' settings validate exactly these.
-HANDLER_ENVIRONMENT: dict[str, tuple[str, ...]] = {
-    "authorizer": (
-        *_COMMON_ENV,
-        ENV_RATE_LIMITS_TABLE,
-        ENV_CONNECTION_ATTEMPT_LIMIT_PER_MINUTE,
-        ENV_USER_POOL_ID,
-        ENV_APP_CLIENT_ID,
-    ),
-    "connection": (
-        *_COMMON_ENV,
-        ENV_SESSIONS_TABLE,
-        ENV_CONNECTIONS_TABLE,
-        ENV_RATE_LIMITS_TABLE,
-        ENV_SUPPORTED_LANGUAGES,
-        ENV_MAX_LISTENERS_PER_SESSION,
-        ENV_MAX_ACTIVE_SESSIONS,
-        ENV_SESSION_DURATION_MINUTES,
-        ENV_CONNECTION_TTL_MINUTES,
-        ENV_SESSION_CREATE_LIMIT_PER_HOUR,
-        ENV_LISTENER_JOIN_LIMIT_PER_MINUTE,
-    ),
-    "heartbeat": (
-        *_COMMON_ENV,
-        ENV_SESSIONS_TABLE,
-        ENV_CONNECTIONS_TABLE,
-        ENV_CALLBACK_URL,
-        ENV_CONNECTION_REFRESH_MINUTES,
-        ENV_CONNECTION_WARNING_MINUTES,
-        ENV_SESSION_DURATION_MINUTES,
-        ENV_HEARTBEAT_LIMIT_PER_MINUTE,
-    ),
-    "disconnect": (
-        *_COMMON_ENV,
-        ENV_SESSIONS_TABLE,
-        ENV_CONNECTIONS_TABLE,
-        ENV_RATE_LIMITS_TABLE,
-        ENV_CALLBACK_URL,
-    ),
-    "refresh": (
-        *_COMMON_ENV,
-        ENV_SESSIONS_TABLE,
-        ENV_CONNECTIONS_TABLE,
-        ENV_CALLBACK_URL,
-    ),
-}
-
 # --- WebSocket API ------------------------------------------------------------------------
 API_NAME_TEMPLATE = "session-websocket-api-{env}"
-ROUTE_SELECTION_EXPRESSION = "$request.body.action"
 # API Gateway closes every WebSocket connection after 2 hours: the refresh request and the
 # warning must come before it, and a connection item must outlive it.
 API_GATEWAY_CONNECTION_LIMIT_MINUTES = 120
-# API Gateway's route for messages that match no route (not JSON, no or an unknown action).
-DEFAULT_ROUTE = "$default"
-# route key -> handler that serves it
-ROUTES: dict[str, str] = {
-    "$connect": "connection",
-    "$disconnect": "disconnect",
-    "heartbeat": "heartbeat",
-    "refreshConnection": "refresh",
-    # Without $default, API Gateway itself answers an unmatched message with
-    # {"message":"Forbidden",...}; the protocol promises an `error` message instead
-    # (INVALID_PARAMETERS / INVALID_ACTION). The heartbeat function refuses every $default
-    # message before doing any work (handlers/_runtime.message_body), and is the cheapest
-    # function that already posts errors to the caller.
-    DEFAULT_ROUTE: "heartbeat",
-}
 AUTHORIZER_NAME = "session-authorizer"
 
 # --- Metrics (CloudWatch EMF via Powertools) ----------------------------------------------
@@ -212,15 +123,7 @@ ALARM_NAME_TEMPLATE = "session-management-{env}-{alarm}"
 ALARM_SESSION_CREATION_LATENCY = "session-creation-latency-p95"
 ALARM_CONNECTION_ERRORS = "connection-errors"
 ALARM_ACTIVE_SESSIONS = "active-sessions"
-ALARM_FUNCTION_ERRORS_TEMPLATE = "{handler}-function-errors"  # one per handler of FUNCTIONS
-
-
-def alarm_names(env: str) -> dict[str, str]:
-    """Alarm key -> alarm name in ``env``: the three service alarms, then one per function."""
-    keys = [ALARM_SESSION_CREATION_LATENCY, ALARM_CONNECTION_ERRORS, ALARM_ACTIVE_SESSIONS]
-    keys += [ALARM_FUNCTION_ERRORS_TEMPLATE.format(handler=handler) for handler in FUNCTIONS]
-    return {key: ALARM_NAME_TEMPLATE.format(env=env, alarm=key) for key in keys}
-
+ALARM_FUNCTION_ERRORS_TEMPLATE = "{handler}-function-errors"  # one per function of specs
 
 # --- Stack outputs (fixed ids, so ci/ and the local environment find the deployment) -------
 OUTPUT_WEBSOCKET_URL = "WebSocketUrl"
@@ -230,15 +133,29 @@ OUTPUT_STAGE_NAME = "StageName"
 OUTPUT_SESSIONS_TABLE = "SessionsTableName"
 OUTPUT_CONNECTIONS_TABLE = "ConnectionsTableName"
 OUTPUT_RATE_LIMITS_TABLE = "RateLimitsTableName"
-OUTPUT_FUNCTION_NAMES: dict[str, str] = {
-    "authorizer": "AuthorizerFunctionName",
-    "connection": "ConnectionHandlerFunctionName",
-    "heartbeat": "HeartbeatHandlerFunctionName",
-    "disconnect": "DisconnectHandlerFunctionName",
-    "refresh": "RefreshHandlerFunctionName",
-}
 OUTPUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
 OUTPUT_DASHBOARD_NAME = "DashboardName"
 OUTPUT_USER_POOL_ID = "UserPoolId"
 OUTPUT_APP_CLIENT_ID = "AppClientId"
 OUTPUT_CUSTOM_DOMAIN = "CustomDomainName"  # only when config names a domain
+
+
+# --- Transitional: names that moved ---------------------------------------------------------
+# handlers/_runtime.py still reads ROUTES and DEFAULT_ROUTE from here; they now live in
+# session_service.specs and session_service.protocol. Served lazily (this module imports
+# nothing at load), and to be removed once the handlers read the specs themselves.
+if TYPE_CHECKING:
+    ROUTES: dict[str, str]
+    DEFAULT_ROUTE: str
+else:
+
+    def __getattr__(name: str) -> Any:
+        if name == "ROUTES":
+            from session_service.specs import ROUTES as routes
+
+            return {key: route.function for key, route in routes.items()}
+        if name == "DEFAULT_ROUTE":
+            from session_service.protocol import DEFAULT_ROUTE as default
+
+            return default
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,20 +2,44 @@
 
 Every refusal the protocol knows (SPEC.md, "Errors") is a subclass of :class:`ServiceError`;
 ``handlers/_runtime.py`` is the one place that turns them into a `$connect` response or an
-``error`` message. :class:`ConfigurationError` is separate: it stops a cold start and is never
-shown to a client.
+``error`` message. A subclass names its code; the status comes from the protocol's table
+(:data:`session_service.protocol.ERROR_STATUS`, re-exported here for its readers).
+:class:`ConfigurationError` is separate: it stops a cold start and is never shown to a client.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from session_service.protocol import ERROR_STATUS, ErrorCode
+
+__all__ = [
+    "ERROR_STATUS",
+    "ConfigurationError",
+    "Forbidden",
+    "InternalError",
+    "InvalidAction",
+    "InvalidParameters",
+    "InvalidSessionId",
+    "RateLimitExceeded",
+    "ServiceError",
+    "SessionFull",
+    "SessionNotFound",
+    "Unauthorized",
+    "UnsupportedLanguage",
+]
+
 
 class ServiceError(Exception):
     """A refusal with a protocol error code, an HTTP status, a message and details."""
 
-    code: ClassVar[str] = "INTERNAL_ERROR"
-    status: ClassVar[int] = 500
+    code: ClassVar[str] = ErrorCode.INTERNAL_ERROR
+    status: ClassVar[int] = ERROR_STATUS[ErrorCode.INTERNAL_ERROR]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass names its code only; its status is the protocol's for that code."""
+        super().__init_subclass__(**kwargs)
+        cls.status = ERROR_STATUS[cls.code]
 
     def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -24,43 +48,35 @@ class ServiceError(Exception):
 
 
 class Unauthorized(ServiceError):
-    code = "UNAUTHORIZED"
-    status = 401
+    code = ErrorCode.UNAUTHORIZED
 
 
 class Forbidden(ServiceError):
-    code = "FORBIDDEN"
-    status = 403
+    code = ErrorCode.FORBIDDEN
 
 
 class InvalidParameters(ServiceError):
-    code = "INVALID_PARAMETERS"
-    status = 400
+    code = ErrorCode.INVALID_PARAMETERS
 
 
 class InvalidSessionId(ServiceError):
-    code = "INVALID_SESSION_ID"
-    status = 400
+    code = ErrorCode.INVALID_SESSION_ID
 
 
 class UnsupportedLanguage(ServiceError):
-    code = "UNSUPPORTED_LANGUAGE"
-    status = 400
+    code = ErrorCode.UNSUPPORTED_LANGUAGE
 
 
 class InvalidAction(ServiceError):
-    code = "INVALID_ACTION"
-    status = 400
+    code = ErrorCode.INVALID_ACTION
 
 
 class SessionNotFound(ServiceError):
-    code = "SESSION_NOT_FOUND"
-    status = 404
+    code = ErrorCode.SESSION_NOT_FOUND
 
 
 class RateLimitExceeded(ServiceError):
-    code = "RATE_LIMIT_EXCEEDED"
-    status = 429
+    code = ErrorCode.RATE_LIMIT_EXCEEDED
 
     def __init__(self, message: str, retry_after: int, details: dict[str, Any] | None = None):
         merged = {**(details or {}), "retryAfter": max(1, int(retry_after))}
@@ -69,31 +85,11 @@ class RateLimitExceeded(ServiceError):
 
 
 class SessionFull(ServiceError):
-    code = "SESSION_FULL"
-    status = 503
+    code = ErrorCode.SESSION_FULL
 
 
 class InternalError(ServiceError):
-    code = "INTERNAL_ERROR"
-    status = 500
-
-
-# code -> status, the table of SPEC.md; tests and docs check against it.
-ERROR_STATUS: dict[str, int] = {
-    cls.code: cls.status
-    for cls in (
-        Unauthorized,
-        Forbidden,
-        InvalidParameters,
-        InvalidSessionId,
-        UnsupportedLanguage,
-        InvalidAction,
-        SessionNotFound,
-        RateLimitExceeded,
-        SessionFull,
-        InternalError,
-    )
-}
+    code = ErrorCode.INTERNAL_ERROR
 
 
 class ConfigurationError(Exception):

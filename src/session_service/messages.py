@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from session_service.protocol import MessageType
+
 if TYPE_CHECKING:
     from session_service.exceptions import ServiceError
     from session_service.models import Connection
@@ -12,8 +14,8 @@ if TYPE_CHECKING:
 Message = dict[str, Any]
 
 
-def _message(kind: str, now_ms: int, **fields: Any) -> Message:
-    return {"type": kind, "timestamp": now_ms, **fields}
+def _message(kind: MessageType, now_ms: int, **fields: Any) -> Message:
+    return {"type": kind.value, "timestamp": now_ms, **fields}
 
 
 def encode(message: Message) -> bytes:
@@ -22,7 +24,7 @@ def encode(message: Message) -> bytes:
 
 def session_created(conn: Connection, expires_at: int, now_ms: int) -> Message:
     return _message(
-        "sessionCreated",
+        MessageType.SESSION_CREATED,
         now_ms,
         sessionId=conn.session_id,
         sourceLanguage=conn.source_language,
@@ -34,7 +36,7 @@ def session_created(conn: Connection, expires_at: int, now_ms: int) -> Message:
 
 def session_joined(conn: Connection, now_ms: int) -> Message:
     return _message(
-        "sessionJoined",
+        MessageType.SESSION_JOINED,
         now_ms,
         sessionId=conn.session_id,
         sourceLanguage=conn.source_language,
@@ -44,7 +46,7 @@ def session_joined(conn: Connection, now_ms: int) -> Message:
 
 
 def heartbeat_ack(now_ms: int) -> Message:
-    return _message("heartbeatAck", now_ms)
+    return _message(MessageType.HEARTBEAT_ACK, now_ms)
 
 
 def _role_fields(conn: Connection) -> dict[str, Any]:
@@ -55,20 +57,22 @@ def _role_fields(conn: Connection) -> dict[str, Any]:
 
 
 def connection_refresh_required(conn: Connection, now_ms: int) -> Message:
-    return _message("connectionRefreshRequired", now_ms, **_role_fields(conn))
+    return _message(MessageType.CONNECTION_REFRESH_REQUIRED, now_ms, **_role_fields(conn))
 
 
 def connection_warning(remaining_minutes: int, now_ms: int) -> Message:
-    return _message("connectionWarning", now_ms, remainingMinutes=remaining_minutes)
+    return _message(MessageType.CONNECTION_WARNING, now_ms, remainingMinutes=remaining_minutes)
 
 
 def connection_refresh_complete(conn: Connection, now_ms: int) -> Message:
-    return _message("connectionRefreshComplete", now_ms, **_role_fields(conn))
+    return _message(MessageType.CONNECTION_REFRESH_COMPLETE, now_ms, **_role_fields(conn))
 
 
 def session_ended(session_id: str, reason: str, now_ms: int) -> Message:
-    return _message("sessionEnded", now_ms, sessionId=session_id, reason=reason)
+    return _message(MessageType.SESSION_ENDED, now_ms, sessionId=session_id, reason=reason)
 
 
 def error(exc: ServiceError, now_ms: int) -> Message:
-    return _message("error", now_ms, code=exc.code, message=exc.message, details=exc.details)
+    return _message(
+        MessageType.ERROR, now_ms, code=exc.code, message=exc.message, details=exc.details
+    )

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 
+# Role and QualityTier are protocol words; the domain objects carry them.
+from session_service.protocol import QualityTier, Role
 
-class Role(StrEnum):
-    SPEAKER = "speaker"
-    LISTENER = "listener"
-
-
-class QualityTier(StrEnum):
-    STANDARD = "standard"
-    PREMIUM = "premium"
+__all__ = [
+    "Caller",
+    "Connection",
+    "EndOutcome",
+    "HeartbeatOutcome",
+    "QualityTier",
+    "RateDecision",
+    "Role",
+    "Session",
+]
 
 
 @dataclass(frozen=True)

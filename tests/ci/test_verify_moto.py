@@ -13,6 +13,8 @@ from real_stack import AUTOMATIC_SECTIONS, DeployedStack
 from ci import runner
 from ci.model import Status
 from session_service import constants as C
+from session_service import specs
+from session_service.protocol import DEFAULT_ROUTE
 
 ENVS = ("dev", "staging", "prod")
 NOT_APPLICABLE = {"production.custom-domain", "production.dns"}  # no custom domain configured
@@ -47,7 +49,7 @@ def gsi_missing(stack: DeployedStack) -> None:
 
 
 def wrong_memory(stack: DeployedStack) -> None:
-    function = stack.outputs[C.OUTPUT_FUNCTION_NAMES["connection"]]
+    function = stack.outputs[specs.FUNCTIONS["connection"].output_id]
     lambda_ = stack.client("lambda")
     deployed = lambda_.get_function_configuration(FunctionName=function)["MemorySize"]
     lambda_.update_function_configuration(FunctionName=function, MemorySize=deployed * 2)
@@ -63,7 +65,7 @@ def default_route_missing(stack: DeployedStack) -> None:
     """Without $default, API Gateway answers unmatched messages with Forbidden, not an error."""
     gateway, api_id = stack.client("apigatewayv2"), stack.outputs[C.OUTPUT_API_ID]
     routes = gateway.get_routes(ApiId=api_id)["Items"]
-    [route] = [r for r in routes if r["RouteKey"] == C.DEFAULT_ROUTE]
+    [route] = [r for r in routes if r["RouteKey"] == DEFAULT_ROUTE]
     gateway.delete_route(ApiId=api_id, RouteId=route["RouteId"])
 
 
@@ -78,7 +80,7 @@ def authorizer_missing(stack: DeployedStack) -> None:
 def alarm_without_action(stack: DeployedStack) -> None:
     """The session-latency alarm put again exactly as deployed, but with no alarm action."""
     cloudwatch = stack.client("cloudwatch")
-    name = C.alarm_names(stack.env)[C.ALARM_SESSION_CREATION_LATENCY]
+    name = specs.alarm_names(stack.env)[C.ALARM_SESSION_CREATION_LATENCY]
     [alarm] = cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
     assert alarm["AlarmActions"], "deployed with an action"
     members = cloudwatch.meta.service_model.operation_model("PutMetricAlarm").input_shape.members
@@ -102,7 +104,7 @@ def pitr_off(stack: DeployedStack) -> None:
 
 
 def retention_too_short(stack: DeployedStack) -> None:
-    name = f"/aws/lambda/{stack.outputs[C.OUTPUT_FUNCTION_NAMES['connection']]}"
+    name = f"/aws/lambda/{stack.outputs[specs.FUNCTIONS['connection'].output_id]}"
     stack.client("logs").put_retention_policy(logGroupName=name, retentionInDays=7)
 
 

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra import permissions
-from session_service import constants
+from session_service import constants, specs
 
 from .conftest import Synthesized
 
@@ -22,14 +21,14 @@ LOGICAL_IDS = {
     "refresh": "RefreshHandler",
 }
 TABLE_IDS = {
-    permissions.SESSIONS: "SessionsTable",
-    permissions.CONNECTIONS: "ConnectionsTable",
-    permissions.RATE_LIMITS: "RateLimitsTable",
+    specs.SESSIONS: "SessionsTable",
+    specs.CONNECTIONS: "ConnectionsTable",
+    specs.RATE_LIMITS: "RateLimitsTable",
 }
 
 
 def function(synth: Synthesized, handler: str) -> dict[str, Any]:
-    name = constants.FUNCTIONS[handler][0].format(env=synth.env)
+    name = specs.FUNCTIONS[handler].function_name(synth.env)
     found = [
         resource["Properties"]
         for resource in synth.resources("AWS::Lambda::Function").values()
@@ -43,7 +42,7 @@ def assert_deployed(synth: Synthesized, handler: str, memory: int, timeout: int)
     properties = function(synth, handler)
     assert properties["MemorySize"] == memory
     assert properties["Timeout"] == timeout
-    assert properties["Handler"] == constants.FUNCTIONS[handler][1]
+    assert properties["Handler"] == specs.FUNCTIONS[handler].entry_point
     assert properties["Runtime"] == "python3.14"
     assert properties["Architectures"] == ["arm64"]
     assert set(properties["Code"]) == {"S3Bucket", "S3Key"}
@@ -109,7 +108,8 @@ def expected_environment(synth: Synthesized) -> dict[str, Any]:
 def test_all_functions_have_correct_environment_variables(synth: Synthesized) -> None:
     """Each function gets exactly the variables its handler reads, with the configured values."""
     everything = expected_environment(synth)
-    for handler, variables in constants.HANDLER_ENVIRONMENT.items():
+    for handler, spec in specs.FUNCTIONS.items():
+        variables = spec.environment
         actual = function(synth, handler)["Environment"]["Variables"]
         assert actual == {name: everything[name] for name in variables}, handler
 
@@ -152,13 +152,13 @@ def expected_grants(synth: Synthesized, handler: str) -> set[tuple[str, str]]:
     log_group = {"Fn::GetAtt": [f"{LOGICAL_IDS[handler]}LogGroup", "Arn"]}
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
         pairs.add((action, json.dumps(log_group, sort_keys=True)))
-    for grant in permissions.HANDLER_PERMISSIONS[handler]:
-        if grant.target == permissions.CONNECTIONS_API:
+    for grant in specs.FUNCTIONS[handler].grants:
+        if grant.target == specs.CONNECTIONS_API:
             for method in grant.actions:
                 resource = connections_arn(synth, method)
                 pairs.add(("execute-api:ManageConnections", json.dumps(resource, sort_keys=True)))
             continue
-        if grant.target == permissions.CONNECTIONS_GSI:
+        if grant.target == specs.CONNECTIONS_GSI:
             resource = {
                 "Fn::Join": [
                     "",
@@ -178,7 +178,7 @@ def expected_grants(synth: Synthesized, handler: str) -> set[tuple[str, str]]:
 def test_all_functions_have_iam_roles_with_required_permissions(synth: Synthesized) -> None:
     """One role per function, allowing exactly its row of the permission table, nothing more."""
     roles = set()
-    for handler in constants.FUNCTIONS:
+    for handler in specs.FUNCTIONS:
         properties = function(synth, handler)
         role_id = f"{LOGICAL_IDS[handler]}Role"
         assert properties["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
@@ -203,7 +203,7 @@ def test_all_functions_have_iam_roles_with_required_permissions(synth: Synthesiz
                     assert resource != "*", f"{handler}: {action} on every resource"
                     granted.add((action, json.dumps(resource, sort_keys=True)))
         assert granted == expected_grants(synth, handler), handler
-    assert len(roles) == len(constants.FUNCTIONS)
+    assert len(roles) == len(specs.FUNCTIONS)
 
 
 def test_dynamodb_grants_are_the_operations_each_handler_performs() -> None:
@@ -232,16 +232,17 @@ def test_dynamodb_grants_are_the_operations_each_handler_performs() -> None:
         handler: {
             (grant.target, action.removeprefix("dynamodb:"))
             for grant in grants
-            if grant.target != permissions.CONNECTIONS_API
+            if grant.target != specs.CONNECTIONS_API
             for action in grant.actions
         }
-        for handler, grants in permissions.HANDLER_PERMISSIONS.items()
+        for handler, grants in ((k, s.grants) for k, s in specs.FUNCTIONS.items())
     }
     assert actual == expected
 
 
 def test_cloudwatch_log_groups_created_for_all_functions(synth: Synthesized) -> None:
-    for handler, (name_template, _) in constants.FUNCTIONS.items():
+    for handler, spec in specs.FUNCTIONS.items():
+        name_template = spec.name_template
         log_group_id = f"{LOGICAL_IDS[handler]}LogGroup"
         log_group = synth.properties(log_group_id)
         assert log_group["LogGroupName"] == f"/aws/lambda/{name_template.format(env=synth.env)}"
@@ -253,7 +254,7 @@ def test_log_retention_set_to_configured_value(synth: Synthesized) -> None:
     expected_days = {"dev": 1, "staging": 3, "prod": 30}[synth.env]
     assert synth.config.log_retention_days == expected_days
     log_groups = synth.resources("AWS::Logs::LogGroup")
-    assert len(log_groups) == len(constants.FUNCTIONS) + 1  # + the API's access logs
+    assert len(log_groups) == len(specs.FUNCTIONS) + 1  # + the API's access logs
     for resource in log_groups.values():
         assert resource["Properties"]["RetentionInDays"] == expected_days
         assert resource["Properties"]["RetentionInDays"] * 24 >= synth.config.log_retention_hours
@@ -261,7 +262,7 @@ def test_log_retention_set_to_configured_value(synth: Synthesized) -> None:
 
 def test_function_code_is_a_local_bundle_per_dependency_set(synth: Synthesized) -> None:
     """Two assets: the authorizer's (with PyJWT, cryptography) and the other handlers' one."""
-    keys = {handler: function(synth, handler)["Code"]["S3Key"] for handler in constants.FUNCTIONS}
+    keys = {handler: function(synth, handler)["Code"]["S3Key"] for handler in specs.FUNCTIONS}
     assert len({keys[h] for h in keys if h != "authorizer"}) == 1
     assert keys["authorizer"] not in {keys[h] for h in keys if h != "authorizer"}
     for key in keys.values():

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from session_service import constants
+from session_service import constants, specs
 
 from .conftest import Synthesized
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.infra
 
 
 def alarm(synth: Synthesized, key: str) -> dict[str, Any]:
-    name = constants.alarm_names(synth.env)[key]
+    name = specs.alarm_names(synth.env)[key]
     found = [
         resource["Properties"]
         for resource in synth.resources("AWS::CloudWatch::Alarm").values()
@@ -45,8 +45,8 @@ def test_cloudwatch_alarms_created(synth: Synthesized) -> None:
         resource["Properties"]["AlarmName"]
         for resource in synth.resources("AWS::CloudWatch::Alarm").values()
     }
-    assert names == set(constants.alarm_names(synth.env).values())
-    assert len(names) == 3 + len(constants.FUNCTIONS)
+    assert names == set(specs.alarm_names(synth.env).values())
+    assert len(names) == 3 + len(specs.FUNCTIONS)
     assert all("session" in name for name in names)  # the checklist greps for it
     for resource in synth.resources("AWS::CloudWatch::Alarm").values():
         assert_notifies_topic(resource["Properties"])
@@ -89,7 +89,8 @@ def test_active_sessions_alarm_configured(synth: Synthesized) -> None:
 def test_lambda_error_alarms_configured_for_all_functions(synth: Synthesized) -> None:
     """One Errors alarm per function, the authorizer included."""
     watched = set()
-    for handler, (name_template, _) in constants.FUNCTIONS.items():
+    for handler, spec in specs.FUNCTIONS.items():
+        name_template = spec.name_template
         properties = alarm(synth, constants.ALARM_FUNCTION_ERRORS_TEMPLATE.format(handler=handler))
         assert properties["Namespace"] == "AWS/Lambda"
         assert properties["MetricName"] == "Errors"

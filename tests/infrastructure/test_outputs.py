@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from session_service import constants
+from session_service import constants, specs
 
 from .conftest import Synthesized
 
@@ -35,7 +35,7 @@ def test_stack_outputs_have_the_fixed_ids(synth: Synthesized) -> None:
         c.OUTPUT_SESSIONS_TABLE,
         c.OUTPUT_CONNECTIONS_TABLE,
         c.OUTPUT_RATE_LIMITS_TABLE,
-        *c.OUTPUT_FUNCTION_NAMES.values(),
+        *(spec.output_id for spec in specs.FUNCTIONS.values()),
         c.OUTPUT_ALARM_TOPIC_ARN,
         c.OUTPUT_DASHBOARD_NAME,
         c.OUTPUT_USER_POOL_ID,
@@ -54,10 +54,10 @@ def test_stack_outputs_locate_the_deployment(synth: Synthesized) -> None:
     assert outputs[c.OUTPUT_SESSIONS_TABLE] == {"Ref": "SessionsTable"}
     assert outputs[c.OUTPUT_CONNECTIONS_TABLE] == {"Ref": "ConnectionsTable"}
     assert outputs[c.OUTPUT_RATE_LIMITS_TABLE] == {"Ref": "RateLimitsTable"}
-    for handler, output_id in c.OUTPUT_FUNCTION_NAMES.items():
+    for handler, output_id in ((k, s.output_id) for k, s in specs.FUNCTIONS.items()):
         function_id = outputs[output_id]["Ref"]
         name = synth.properties(function_id)["FunctionName"]
-        assert name == c.FUNCTIONS[handler][0].format(env=synth.env)
+        assert name == specs.FUNCTIONS[handler].function_name(synth.env)
     assert outputs[c.OUTPUT_ALARM_TOPIC_ARN] == {"Ref": "AlarmTopic"}
     assert outputs[c.OUTPUT_USER_POOL_ID] == synth.config.cognito.user_pool_id
     assert outputs[c.OUTPUT_APP_CLIENT_ID] == synth.config.cognito.app_client_id

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from session_service import constants
+from session_service import constants, specs
 
 from .conftest import Synthesized
 
@@ -55,9 +55,9 @@ def assert_route_invokes(synth: Synthesized, route_key: str) -> dict[str, Any]:
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["IntegrationMethod"] == "POST"
     assert integration["IntegrationUri"] == invocation_uri(ROUTE_FUNCTIONS[route_key])
-    handler = constants.ROUTES[route_key]
+    handler = specs.ROUTES[route_key].function
     function = synth.properties(ROUTE_FUNCTIONS[route_key])
-    assert function["FunctionName"] == constants.FUNCTIONS[handler][0].format(env=synth.env)
+    assert function["FunctionName"] == specs.FUNCTIONS[handler].function_name(synth.env)
     return properties
 
 
@@ -105,7 +105,7 @@ def test_routes_are_exactly_the_shared_routes(synth: Synthesized) -> None:
     keys = {
         r["Properties"]["RouteKey"] for r in synth.resources("AWS::ApiGatewayV2::Route").values()
     }
-    assert keys == set(constants.ROUTES)
+    assert keys == set(specs.ROUTES)
 
 
 def test_lambda_authorizer_configured(synth: Synthesized) -> None:

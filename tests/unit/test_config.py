@@ -12,6 +12,7 @@ from session_service.config import (
     load_settings,
 )
 from session_service.exceptions import ConfigurationError
+from session_service.specs import FUNCTIONS
 
 
 class Recording(dict):
@@ -24,17 +25,17 @@ class Recording(dict):
         return super().get(key, default)
 
 
-@pytest.mark.parametrize("handler", list(c.HANDLER_ENVIRONMENT))
+@pytest.mark.parametrize("handler", list(FUNCTIONS))
 def test_each_handler_reads_exactly_its_declared_variables(handler: str, base_env) -> None:
     environ = Recording({**base_env, "JWKS_URL": ""})
     load_settings(handler, environ)
     extra = {"AWS_REGION"} | ({c.ENV_JWKS_URL} if handler == "authorizer" else set())
-    assert environ.read == set(c.HANDLER_ENVIRONMENT[handler]) | extra
+    assert environ.read == set(FUNCTIONS[handler].environment) | extra
 
 
-@pytest.mark.parametrize("handler", list(c.HANDLER_ENVIRONMENT))
+@pytest.mark.parametrize("handler", list(FUNCTIONS))
 def test_each_missing_variable_is_named_in_the_error(handler: str, base_env) -> None:
-    for name in c.HANDLER_ENVIRONMENT[handler]:
+    for name in FUNCTIONS[handler].environment:
         environ = {k: v for k, v in base_env.items() if k != name}
         with pytest.raises(ConfigurationError) as raised:
             load_settings(handler, environ)
