@@ -34,6 +34,7 @@ from session_service.exceptions import (
 )
 from session_service.models import Caller
 from session_service.observability import Telemetry, hash_id, logger
+from session_service.protocol import ACTION_FIELD, CONNECT_ROUTE, DEFAULT_ROUTE, MESSAGE_ACTIONS
 
 Clock = Callable[[], float]
 _CONNECT_TIMEOUT = 2
@@ -109,10 +110,6 @@ def caller(event: Any) -> Caller:
     )
 
 
-# The actions a client may send on an open socket (the message routes).
-MESSAGE_ACTIONS = tuple(key for key in c.ROUTES if not key.startswith("$"))
-
-
 def message_body(event: Any, route: str) -> dict[str, Any]:
     """The JSON object a client sent on a message route; its action must be ``route``.
 
@@ -122,7 +119,7 @@ def message_body(event: Any, route: str) -> dict[str, Any]:
     """
     event = _mapping(event)
     route_key = _mapping(event.get("requestContext")).get("routeKey")
-    if route_key == c.DEFAULT_ROUTE:
+    if route_key == DEFAULT_ROUTE:
         data = _json_object(event, MESSAGE_ACTIONS[0])
         raise InvalidAction(
             f"{_described(data.get('action'), 'unknown')}; expected one of "
@@ -130,7 +127,7 @@ def message_body(event: Any, route: str) -> dict[str, Any]:
             {"expected": list(MESSAGE_ACTIONS)},
         )
     data = _json_object(event, route)
-    action = data.get("action")
+    action = data.get(ACTION_FIELD)
     if action != route:
         raise InvalidAction(
             f"{_described(action, 'this route does not handle')}; expected {route!r}",
@@ -169,7 +166,7 @@ def _loaded(event: Mapping[str, Any]) -> Any:
 
 def _json_object(event: Mapping[str, Any], route: str) -> dict[str, Any]:
     """The message body as a JSON object, or :class:`InvalidParameters`."""
-    expected = f'a JSON object such as {{"action":"{route}"}}'
+    expected = "a JSON object such as " + json.dumps({ACTION_FIELD: route}, separators=(",", ":"))
     data = _loaded(event)
     if not isinstance(data, dict):
         raise InvalidParameters(f"the message is not {expected}", {"expected": expected})
@@ -216,7 +213,9 @@ def answer_connect(
     event: Any, context: Any, work: Callable[[Caller], None], telemetry: Telemetry, clock: Clock
 ) -> dict[str, Any]:
     who = caller(event)
-    log_context(who, "$connect", shown_action(query_parameters(event).get("action")), context)
+    log_context(
+        who, CONNECT_ROUTE, shown_action(query_parameters(event).get(ACTION_FIELD)), context
+    )
     try:
         if not who.connection_id:
             raise InvalidParameters("the request carries no connection id")
@@ -241,9 +240,9 @@ def answer_message(
 ) -> dict[str, Any]:
     who = caller(event)
     route_key = _mapping(_mapping(event).get("requestContext")).get("routeKey")
-    if route_key == c.DEFAULT_ROUTE:
+    if route_key == DEFAULT_ROUTE:
         body = _mapping(_loaded(_mapping(event)))
-        log_context(who, c.DEFAULT_ROUTE, shown_action(body.get("action")), context)
+        log_context(who, DEFAULT_ROUTE, shown_action(body.get(ACTION_FIELD)), context)
     else:
         log_context(who, route, route, context)
     try:

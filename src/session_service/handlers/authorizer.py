@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from session_service import constants as c
+from session_service import specs
 from session_service.auth.jwt_verifier import JwksCache, TokenVerifier
 from session_service.config import AuthorizerSettings
 from session_service.data.rate_limits import RateLimitStore
@@ -26,8 +27,10 @@ from session_service.handlers._runtime import (
 )
 from session_service.logic.authorize import AuthorizerService
 from session_service.observability import logger, truncate_ip
+from session_service.protocol import ACTION_FIELD
 
-ROUTE = "authorizer"
+# The authorizer serves no route of its own; its log lines name the function.
+ROUTE = specs.AUTHORIZER.key
 
 
 def assemble(parts: Parts[AuthorizerSettings]) -> AuthorizerService:
@@ -57,7 +60,7 @@ def policy(method_arn: str, principal: str, context: dict[str, Any]) -> dict[str
 def answer(service: AuthorizerService, event: Any, context: Any) -> dict[str, Any]:
     who = caller(event)
     params = query_parameters(event)
-    log_context(who, ROUTE, shown_action(params.get("action")), context)
+    log_context(who, ROUTE, shown_action(params.get(ACTION_FIELD)), context)
     logger.append_keys(client_network=truncate_ip(who.source_ip))
     method_arn = event.get("methodArn") if isinstance(event, Mapping) else None
     try:
@@ -81,6 +84,6 @@ def answer(service: AuthorizerService, event: Any, context: Any) -> dict[str, An
     )
 
 
-function = Function("authorizer", AuthorizerSettings, assemble, answer)
+function = Function(specs.AUTHORIZER.key, AuthorizerSettings, assemble, answer)
 build = function.build
 handler = function.handler

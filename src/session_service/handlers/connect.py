@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from session_service import specs
 from session_service.config import ConnectSettings
 from session_service.data.rate_limits import RateLimitStore
 from session_service.data.sessions import SessionStore
@@ -34,6 +35,6 @@ def answer(service: ConnectService, event: Any, context: Any) -> dict[str, Any]:
     )
 
 
-function = Function("connection", ConnectSettings, assemble, answer)
+function = Function(specs.CONNECTION.key, ConnectSettings, assemble, answer)
 build = function.build
 handler = function.handler

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from session_service import constants as c
+from session_service import specs
 from session_service.config import DisconnectSettings
 from session_service.data.sessions import SessionStore
 from session_service.handlers._factory import Function, Parts
 from session_service.handlers._runtime import caller, log_context
 from session_service.logic.disconnect import DisconnectService
 from session_service.observability import logger
+from session_service.protocol import DISCONNECT_ROUTE
 
 
 def assemble(parts: Parts[DisconnectSettings]) -> DisconnectService:
@@ -29,7 +31,7 @@ def assemble(parts: Parts[DisconnectSettings]) -> DisconnectService:
 def answer(service: DisconnectService, event: Any, context: Any) -> dict[str, Any]:
     """Clean up after a closed socket. The client is gone, so failures are logged, not sent."""
     who = caller(event)
-    log_context(who, "$disconnect", None, context)
+    log_context(who, DISCONNECT_ROUTE, None, context)
     try:
         if who.connection_id:
             service.disconnect(who.connection_id)
@@ -42,6 +44,6 @@ def answer(service: DisconnectService, event: Any, context: Any) -> dict[str, An
         service.telemetry.flush()
 
 
-function = Function("disconnect", DisconnectSettings, assemble, answer)
+function = Function(specs.DISCONNECT.key, DisconnectSettings, assemble, answer)
 build = function.build
 handler = function.handler

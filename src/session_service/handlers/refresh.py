@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from session_service import specs
 from session_service.config import RefreshSettings
 from session_service.handlers._message_route import message_function
 from session_service.logic.refresh import RefreshService
+from session_service.protocol import Action
 
-ROUTE = "refreshConnection"
+ROUTE = Action.REFRESH_CONNECTION
 
-function = message_function("refresh", ROUTE, RefreshSettings, RefreshService)
+function = message_function(specs.REFRESH.key, ROUTE, RefreshSettings, RefreshService)
 build = function.build
 handler = function.handler

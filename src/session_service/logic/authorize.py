@@ -18,6 +18,7 @@ from session_service.config import AuthorizerSettings
 from session_service.exceptions import Unauthorized
 from session_service.logic.ports import RateLimits, Verifier
 from session_service.observability import Telemetry, hash_id, logger
+from session_service.protocol import ACTION_FIELD, Action, Role
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,9 @@ class AuthDecision:
 
 
 def token_required(params: Mapping[str, str]) -> bool:
-    action = params.get("action")
-    return action == "createSession" or (
-        action == "refreshConnection" and params.get("role") == "speaker"
+    action = params.get(ACTION_FIELD)
+    return action == Action.CREATE_SESSION or (
+        action == Action.REFRESH_CONNECTION and params.get("role") == Role.SPEAKER
     )
 
 

@@ -28,9 +28,9 @@ from session_service.logic.ports import ConnectLimits, ConnectSessions
 from session_service.logic.refusals import full, not_found, not_the_speaker, taken
 from session_service.models import Caller, Connection, QualityTier, Role, Session
 from session_service.observability import Telemetry, hash_id, logger
+from session_service.protocol import ACTION_FIELD, CONNECT_ACTIONS, CONNECT_ROUTE, Action
 from session_service.session_ids import generate_session_id
 
-CONNECT_ACTIONS = ("createSession", "joinSession", "refreshConnection")
 _ID_ATTEMPTS = 5
 
 
@@ -67,16 +67,16 @@ class ConnectService:
                 caller.retry_after,
                 {"limit": "connectionAttemptsPerMinute"},
             )
-        action = params.get("action", "")
-        if action == "createSession":
+        action = params.get(ACTION_FIELD, "")
+        if action == Action.CREATE_SESSION:
             self.create_session(params, caller)
-        elif action == "joinSession":
+        elif action == Action.JOIN_SESSION:
             self.join_session(params, caller)
-        elif action == "refreshConnection":
+        elif action == Action.REFRESH_CONNECTION:
             self.refresh_connection(params, caller)
         else:
             wrong = (
-                f"action {action[:40]!r} is not a $connect action"
+                f"action {action[:40]!r} is not a {CONNECT_ROUTE} action"
                 if action
                 else "the request has no action"
             )
@@ -89,7 +89,9 @@ class ConnectService:
     def create_session(self, params: Mapping[str, str], caller: Caller) -> None:
         started = self.clock()
         if not caller.user_id:
-            raise Unauthorized("createSession needs a valid Cognito token in the query string")
+            raise Unauthorized(
+                f"{Action.CREATE_SESSION} needs a valid Cognito token in the query string"
+            )
         s = self.settings
         source = check.language(
             check.required(params, "sourceLanguage", "an ISO 639-1 code such as en"),
@@ -99,7 +101,12 @@ class ConnectService:
         tier = check.quality_tier(params.get("qualityTier") or QualityTier.STANDARD.value)
         now_s = int(started)
         decision = self.limits.consume(
-            "createSession", "user", caller.user_id, s.session_create_limit_per_hour, 3600, now_s
+            Action.CREATE_SESSION,
+            "user",
+            caller.user_id,
+            s.session_create_limit_per_hour,
+            3600,
+            now_s,
         )
         if not decision.allowed:
             self.telemetry.count(c.METRIC_RATE_LIMIT_EXCEEDED)
@@ -174,7 +181,7 @@ class ConnectService:
         )
         now_s = int(started)
         decision = self.limits.consume(
-            "joinSession",
+            Action.JOIN_SESSION,
             "ip",
             hash_id(caller.source_ip),
             s.listener_join_limit_per_minute,

@@ -16,8 +16,9 @@ from session_service.config import DisconnectSettings
 from session_service.logic.ports import Departures, Messenger
 from session_service.models import EndOutcome, Role
 from session_service.observability import Telemetry, logger
+from session_service.protocol import EndReason
 
-SPEAKER_LEFT = "speakerDisconnected"
+SPEAKER_LEFT = EndReason.SPEAKER_DISCONNECTED
 
 
 @dataclass
