@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from session_service.data.errors import ConnectionTaken, SessionRefused
 from session_service.exceptions import Unauthorized
 from session_service.models import (
@@ -25,6 +27,7 @@ from session_service.models import (
     Role,
     Session,
 )
+from session_service.observability import Telemetry
 
 # mark_once's flag -> the Connection field it sets
 _FLAGS = {"refreshNotified": "refresh_notified", "warningNotified": "warning_notified"}
@@ -218,3 +221,18 @@ class TokenTable:
         if token not in self.users:
             raise Unauthorized("the token is not valid")
         return Identity(self.users[token])
+
+
+class RecordingTelemetry(Telemetry):
+    """Metrics kept in a list: Powertools' metric set is shared by every ``Metrics`` instance of
+    the process, so a real one here would leak unit-test metrics into later tests' output."""
+
+    def __init__(self) -> None:
+        self.recorded: list[tuple[str, float]] = []
+        self._pending = False
+
+    def _add(self, name: str, unit: MetricUnit, value: float) -> None:
+        self.recorded.append((name, value))
+
+    def flush(self) -> None:
+        self._pending = False

@@ -19,9 +19,14 @@ from session_service.logic.disconnect import DisconnectService
 from session_service.logic.heartbeat import HeartbeatService
 from session_service.logic.refresh import RefreshService
 from session_service.models import Caller
-from session_service.observability import Telemetry
 
-from .fakes import InMemoryLimits, InMemorySessions, RecordingMessenger, TokenTable
+from .fakes import (
+    InMemoryLimits,
+    InMemorySessions,
+    RecordingMessenger,
+    RecordingTelemetry,
+    TokenTable,
+)
 
 START = 1_800_000_000.0
 
@@ -54,7 +59,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.sessions = InMemorySessions(limits=self.limits)
-        telemetry = Telemetry("dev")
+        self.telemetry = telemetry = RecordingTelemetry()
         ids = _ids()
         self.connect = ConnectService(
             settings=load_typed("connection", self.env, ConnectSettings),
