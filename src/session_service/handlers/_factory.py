@@ -17,18 +17,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from session_service.config import CommonSettings, load_typed
-from session_service.data.management_api import ManagementApi
 from session_service.handlers._runtime import (
     Clock,
     default_clock,
     dynamodb_client,
     management_client,
 )
-from session_service.logic.notifier import Notifier
 from session_service.observability import Telemetry, logger
 
 if TYPE_CHECKING:
     from session_service.auth.jwt_verifier import JwksCache
+    from session_service.logic.notifier import Notifier
 
 
 class HasCommon(Protocol):
@@ -62,7 +61,13 @@ class Parts(Generic[S]):
     jwks: JwksCache | None = None  # injected key cache (the authorizer's)
 
     def notifier(self, callback_url: str) -> Notifier:
-        """Messages to connections through the stage's ``@connections`` endpoint."""
+        """Messages to connections through the stage's ``@connections`` endpoint.
+
+        Imported here: `$connect` and the authorizer post nothing, so their cold start skips it.
+        """
+        from session_service.data.management_api import ManagementApi
+        from session_service.logic.notifier import Notifier
+
         client = self.management or management_client(callback_url, self.settings.common.region)
         return Notifier(ManagementApi(client))
 
