@@ -19,6 +19,8 @@ from infra.nag import acknowledge
 from session_service import constants, specs
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aws_cdk import aws_lambda as lambda_
 
     from infra.config import EnvironmentConfig
@@ -35,7 +37,7 @@ class SessionMonitoring(Construct):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        functions: dict[str, lambda_.IFunction],
+        functions: Mapping[str, lambda_.IFunction],
     ) -> None:
         super().__init__(scope, construct_id)
         env = config.env
@@ -167,7 +169,9 @@ class SessionMonitoring(Construct):
         alarm.node.default_child.override_logical_id(logical_id)  # type: ignore[union-attr]
         self.alarms[key] = alarm
 
-    def _dashboard(self, env: str, functions: dict[str, lambda_.IFunction]) -> cloudwatch.Dashboard:
+    def _dashboard(
+        self, env: str, functions: Mapping[str, lambda_.IFunction]
+    ) -> cloudwatch.Dashboard:
         dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",

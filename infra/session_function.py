@@ -13,7 +13,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra import permissions
 from infra.log_retention import retention_days
@@ -129,5 +129,5 @@ def _nag_partition(scope: Construct) -> str:
     return "<AWS::Partition>" if Token.is_unresolved(partition) else partition
 
 
-def _override_id(construct: Construct, logical_id: str) -> None:
+def _override_id(construct: IConstruct, logical_id: str) -> None:
     construct.node.default_child.override_logical_id(logical_id)  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from local.environment import STATE_FILE, LocalEnvironment, read_state
+from session_service.protocol import Action, MessageType, QualityTier
 
 logger = logging.getLogger("local")
 
@@ -65,9 +66,10 @@ def configure_logging(quiet: bool) -> None:
 def banner(env: LocalEnvironment, token: str) -> str:
     stage_url = env.endpoint
     speaker = (
-        f"{stage_url}?action=createSession&sourceLanguage=en&qualityTier=standard&token={token}"
+        f"{stage_url}?action={Action.CREATE_SESSION}&sourceLanguage=en"
+        f"&qualityTier={QualityTier.STANDARD}&token={token}"
     )
-    listener = f"{stage_url}?action=joinSession&sessionId=SESSION_ID&targetLanguage=es"
+    listener = f"{stage_url}?action={Action.JOIN_SESSION}&sessionId=SESSION_ID&targetLanguage=es"
     assert env.user_pool is not None
     return f"""
 Session service running locally (started in {env.started_in or 0:.1f} s). Ctrl-C stops it.
@@ -82,11 +84,11 @@ A speaker token (local throwaway, valid 1 hour; `python -m local.client token` m
 
 {token}
 
-Speaker: create a session, then type {{"action":"heartbeat"}} at the prompt:
+Speaker: create a session, then type {{"action":"{Action.HEARTBEAT}"}} at the prompt:
   python -m local.client speaker
   python -m websockets '{speaker}'
 
-Listener (SESSION_ID from the speaker's sessionCreated message):
+Listener (SESSION_ID from the speaker's {MessageType.SESSION_CREATED} message):
   python -m local.client listener SESSION_ID --language es
   python -m websockets '{listener}'
 """

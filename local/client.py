@@ -24,6 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from local.environment import read_state
+from session_service.protocol import ACTION_FIELD, Action, MessageType, QualityTier, Role
 
 
 def _state() -> dict[str, Any]:
@@ -60,7 +61,8 @@ class Participant:
         self.query = query
         self.interval = interval
         self.session_id = query.get("sessionId", "")
-        self.role = "speaker" if query["action"] == "createSession" else "listener"
+        creates = query[ACTION_FIELD] == Action.CREATE_SESSION
+        self.role = Role.SPEAKER if creates else Role.LISTENER
 
     async def run(self) -> None:
         ws = await connect(url(self.state, **self.query))
@@ -74,9 +76,9 @@ class Participant:
                 message = json.loads(raw)
                 print(json.dumps(message), flush=True)
                 self.session_id = message.get("sessionId", self.session_id)
-                if message.get("type") == "connectionRefreshRequired":
+                if message.get("type") == MessageType.CONNECTION_REFRESH_REQUIRED:
                     return await self._refresh(ws)
-                if message.get("type") == "sessionEnded":
+                if message.get("type") == MessageType.SESSION_ENDED:
                     return None
         except ConnectionClosed as closed:
             print(f"closed: {closed}", flush=True)
@@ -86,17 +88,21 @@ class Participant:
 
     async def _heartbeats(self, ws: ClientConnection) -> None:
         while True:
-            await ws.send(json.dumps({"action": "heartbeat"}))
+            await ws.send(json.dumps({ACTION_FIELD: Action.HEARTBEAT}))
             await asyncio.sleep(self.interval)
 
     async def _refresh(self, old: ClientConnection) -> ClientConnection:
-        query = {"action": "refreshConnection", "sessionId": self.session_id, "role": self.role}
-        if self.role == "speaker":
+        query = {
+            ACTION_FIELD: Action.REFRESH_CONNECTION,
+            "sessionId": self.session_id,
+            "role": self.role,
+        }
+        if self.role == Role.SPEAKER:
             query["token"] = fresh_token(self.state)
         else:
             query["targetLanguage"] = self.query["targetLanguage"]
         new = await connect(url(self.state, **query))
-        await new.send(json.dumps({"action": "refreshConnection"}))
+        await new.send(json.dumps({ACTION_FIELD: Action.REFRESH_CONNECTION}))
         print(await new.recv(), flush=True)  # connectionRefreshComplete
         await old.close()
         return new
@@ -106,10 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m local.client")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("token", help="print a fresh speaker token")
-    speaker = sub.add_parser("speaker", help="create a session and keep it alive")
+    speaker = sub.add_parser(Role.SPEAKER, help="create a session and keep it alive")
     speaker.add_argument("--language", default="en")
-    speaker.add_argument("--tier", default="standard", choices=("standard", "premium"))
-    listener = sub.add_parser("listener", help="join a session")
+    speaker.add_argument("--tier", default=QualityTier.STANDARD, choices=tuple(QualityTier))
+    listener = sub.add_parser(Role.LISTENER, help="join a session")
     listener.add_argument("session_id")
     listener.add_argument("--language", default="es")
     for parser in (speaker, listener):
@@ -119,16 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "token":
         print(fresh_token(state))
         return 0
-    if args.command == "speaker":
+    if args.command == Role.SPEAKER:
         query = {
-            "action": "createSession",
+            ACTION_FIELD: Action.CREATE_SESSION,
             "sourceLanguage": args.language,
             "qualityTier": args.tier,
             "token": fresh_token(state),
         }
     else:
         query = {
-            "action": "joinSession",
+            ACTION_FIELD: Action.JOIN_SESSION,
             "sessionId": args.session_id,
             "targetLanguage": args.language,
         }

@@ -38,6 +38,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from ci.checks import section_runner
 from ci.model import Outcome, Status, failed, passed, skipped
+from session_service.protocol import ACTION_FIELD, Action, ErrorCode, QualityTier, Role
+from session_service.protocol import MessageType as T
 
 if TYPE_CHECKING:
     from ci.checklist import Item
@@ -163,7 +165,7 @@ class Smoke:
         if wait > 0:
             time.sleep(wait)
         started = time.monotonic()
-        socket.send(json.dumps({"action": "heartbeat"}))
+        socket.send(json.dumps({ACTION_FIELD: Action.HEARTBEAT}))
         messages = self.expect(socket, *types)
         # The service timed this heartbeat somewhere before its answer arrived: count from here.
         self._last_beat[id(socket)] = time.monotonic()
@@ -174,7 +176,7 @@ class Smoke:
         if not self.url:
             return failed("no WebSocket URL (stack output or --websocket-url)", "a WebSocket URL")
         params = {
-            "action": "joinSession",
+            ACTION_FIELD: Action.JOIN_SESSION,
             "sessionId": "unknown-session-100",
             "targetLanguage": self.target,
         }
@@ -188,7 +190,8 @@ class Smoke:
                 passed(f"{self.url}: handshake answered HTTP {status} for an unknown session")
                 if status in (400, 404)
                 else failed(
-                    f"{self.url}: handshake answered HTTP {status}", "HTTP 404 (SESSION_NOT_FOUND)"
+                    f"{self.url}: handshake answered HTTP {status}",
+                    f"HTTP 404 ({ErrorCode.SESSION_NOT_FOUND})",
                 )
             )
         except (OSError, TimeoutError, WebSocketException) as err:
@@ -286,75 +289,76 @@ class Smoke:
 
     def speaker(self) -> Outcome:
         socket = self._open_speaker()
-        messages, _ = self.heartbeat(socket, "sessionCreated", "heartbeatAck")
+        messages, _ = self.heartbeat(socket, T.SESSION_CREATED, T.HEARTBEAT_ACK)
         created = messages[0]
         self.session_id = created.get("sessionId")
         if not self.session_id:
-            raise StepFailed("sessionCreated without a sessionId")
+            raise StepFailed(f"{T.SESSION_CREATED} without a sessionId")
         return passed(
-            f"sessionCreated {self.session_id} ({created.get('sourceLanguage')}, "
-            f"{created.get('qualityTier')}), then heartbeatAck"
+            f"{T.SESSION_CREATED} {self.session_id} ({created.get('sourceLanguage')}, "
+            f"{created.get('qualityTier')}), then {T.HEARTBEAT_ACK}"
         )
 
     def _open_speaker(self) -> ClientConnection:
         try:
             return self.open(
                 "speaker",
-                action="createSession",
+                action=Action.CREATE_SESSION,
                 sourceLanguage="en",
-                qualityTier="standard",
+                qualityTier=QualityTier.STANDARD,
                 token=self._token or "",
             )
         except InvalidStatus as err:
             raise StepFailed(
-                f"createSession handshake refused: HTTP {err.response.status_code}"
+                f"{Action.CREATE_SESSION} handshake refused: HTTP {err.response.status_code}"
             ) from None
 
     def listener(self) -> Outcome:
         try:
             socket = self.open(
                 "listener",
-                action="joinSession",
+                action=Action.JOIN_SESSION,
                 sessionId=self.session_id or "",
                 targetLanguage=self.target,
             )
         except InvalidStatus as err:
             raise StepFailed(
-                f"joinSession handshake refused: HTTP {err.response.status_code}"
+                f"{Action.JOIN_SESSION} handshake refused: HTTP {err.response.status_code}"
             ) from None
-        messages, _ = self.heartbeat(socket, "sessionJoined", "heartbeatAck")
+        messages, _ = self.heartbeat(socket, T.SESSION_JOINED, T.HEARTBEAT_ACK)
         joined = messages[0]
         return passed(
-            f"sessionJoined {joined.get('sessionId')} ({joined.get('sourceLanguage')} -> "
-            f"{joined.get('targetLanguage')}), then heartbeatAck"
+            f"{T.SESSION_JOINED} {joined.get('sessionId')} ({joined.get('sourceLanguage')} -> "
+            f"{joined.get('targetLanguage')}), then {T.HEARTBEAT_ACK}"
         )
 
     def heartbeat_step(self) -> Outcome:
-        _, elapsed = self.heartbeat(self.sockets["speaker"], "heartbeatAck")
-        return passed(f"heartbeatAck in {elapsed:.0f} ms")
+        _, elapsed = self.heartbeat(self.sockets["speaker"], T.HEARTBEAT_ACK)
+        return passed(f"{T.HEARTBEAT_ACK} in {elapsed:.0f} ms")
 
     def refresh(self) -> Outcome:
         try:
             socket = self.open(
                 "speaker-new",
-                action="refreshConnection",
+                action=Action.REFRESH_CONNECTION,
                 sessionId=self.session_id or "",
-                role="speaker",
+                role=Role.SPEAKER,
                 token=self._token or "",
             )
         except InvalidStatus as err:
             raise StepFailed(
-                f"refreshConnection handshake refused: HTTP {err.response.status_code}"
+                f"{Action.REFRESH_CONNECTION} handshake refused: HTTP {err.response.status_code}"
             ) from None
-        socket.send(json.dumps({"action": "refreshConnection"}))
-        done = self.expect(socket, "connectionRefreshComplete")[0]
+        socket.send(json.dumps({ACTION_FIELD: Action.REFRESH_CONNECTION}))
+        done = self.expect(socket, T.CONNECTION_REFRESH_COMPLETE)[0]
         self.close("speaker")  # the old socket; its $disconnect must not end the session
-        self.heartbeat(socket, "heartbeatAck")
-        self._assert_quiet(self.sockets["listener"], "sessionEnded")
+        self.heartbeat(socket, T.HEARTBEAT_ACK)
+        self._assert_quiet(self.sockets["listener"], T.SESSION_ENDED)
         self.sockets["speaker"] = self.sockets.pop("speaker-new")
         return passed(
-            f"connectionRefreshComplete ({done.get('role')}); old socket closed, session "
-            f"{self.session_id} still live (heartbeatAck, no sessionEnded to the listener)"
+            f"{T.CONNECTION_REFRESH_COMPLETE} ({done.get('role')}); old socket closed, session "
+            f"{self.session_id} still live ({T.HEARTBEAT_ACK}, no {T.SESSION_ENDED} to the "
+            "listener)"
         )
 
     def _assert_quiet(self, socket: ClientConnection, forbidden: str) -> None:
@@ -367,9 +371,11 @@ class Smoke:
 
     def disconnect(self) -> Outcome:
         self.close("speaker")
-        ended = self.expect(self.sockets["listener"], "sessionEnded")[0]
+        ended = self.expect(self.sockets["listener"], T.SESSION_ENDED)[0]
         self.close("listener")
-        return passed(f"speaker closed; listener received sessionEnded ({ended.get('reason')})")
+        return passed(
+            f"speaker closed; listener received {T.SESSION_ENDED} ({ended.get('reason')})"
+        )
 
     def cleanup(self) -> str:
         """Close every socket and delete the user this run created; what happened, for the evidence.

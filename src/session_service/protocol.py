@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-VERSION = 1
-
 
 class Word(StrEnum):
     """A protocol word: a string that is also a member of its vocabulary."""

@@ -87,7 +87,7 @@ class FunctionSpec:
         return c.ALARM_FUNCTION_ERRORS_TEMPLATE.format(handler=self.key)
 
 
-# Sizes as the deployment checklist sets them.
+# The functions; memory and timeout are the deployment checklist's figures.
 AUTHORIZER = FunctionSpec(
     key="authorizer",
     construct_id="Authorizer",
