@@ -122,7 +122,7 @@ def message_body(event: Any, route: str) -> dict[str, Any]:
     if route_key == DEFAULT_ROUTE:
         data = _json_object(event, MESSAGE_ACTIONS[0])
         raise InvalidAction(
-            f"{_described(data.get('action'), 'unknown')}; expected one of "
+            f"{_described(data.get(ACTION_FIELD), 'unknown')}; expected one of "
             + ", ".join(MESSAGE_ACTIONS),
             {"expected": list(MESSAGE_ACTIONS)},
         )
