@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 # Role and QualityTier are protocol words; the domain objects carry them.
 from session_service.protocol import QualityTier, Role
 
-__all__ = ["Caller", "Connection", "QualityTier", "RateDecision", "Role", "Session"]
+__all__ = [
+    "Caller",
+    "Connection",
+    "EndOutcome",
+    "HeartbeatOutcome",
+    "QualityTier",
+    "RateDecision",
+    "Role",
+    "Session",
+]
 
 
 @dataclass(frozen=True)
@@ -59,3 +69,19 @@ class Caller:
     source_ip: str
     rate_limited: bool = False
     retry_after: int = 0
+
+
+class EndOutcome(Enum):
+    """What a speaker's disconnect did to its session."""
+
+    ENDED = "ended"  # this call ended the session
+    SUPERSEDED = "superseded"  # a refresh moved the session to another connection, or it ended
+    ALREADY_GONE = "already_gone"  # the connection item was already removed
+
+
+@dataclass(frozen=True)
+class HeartbeatOutcome:
+    """What recording a heartbeat found."""
+
+    previous: Connection | None  # the item before this heartbeat, when it was recorded
+    retry_after_ms: int = 0  # > 0 when refused by the per-connection minimum interval

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from session_service.data.errors import StoreError
 
 Item = dict[str, dict[str, Any]]
 
@@ -54,14 +59,52 @@ def failure_item(exc: ClientError) -> Item | None:
     return item if isinstance(item, dict) and item else None
 
 
-def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]] | None:
-    """The per-item reasons of a cancelled transaction; ``None`` for any other error."""
-    if error_code(exc) != TRANSACTION_CANCELED:
-        return None
-    reasons = exc.response.get("CancellationReasons")
-    return list(reasons) if isinstance(reasons, list) else []
+@contextmanager
+def sdk_errors(operation: str) -> Iterator[None]:
+    """Turn any SDK failure inside the block into :class:`StoreError` (the SDK's as its cause).
+
+    Expected conditions are handled inside the block, so what reaches here is unexpected.
+    """
+    try:
+        yield
+    except ClientError as exc:
+        raise StoreError(f"DynamoDB {operation} failed: {error_code(exc) or exc}") from exc
+    except BotoCoreError as exc:
+        raise StoreError(f"DynamoDB {operation} failed: {exc}") from exc
 
 
-def failed(reasons: list[dict[str, Any]], index: int) -> bool:
-    """True when item ``index`` of a cancelled transaction failed its condition."""
-    return index < len(reasons) and reasons[index].get("Code") == REASON_CONDITION_FAILED
+@dataclass(frozen=True)
+class Cancelled:
+    """A transaction that one or more of its items' conditions cancelled."""
+
+    reasons: list[dict[str, Any]]
+
+    def failed(self, index: int) -> bool:
+        """True when item ``index`` failed its condition."""
+        reasons = self.reasons
+        return index < len(reasons) and reasons[index].get("Code") == REASON_CONDITION_FAILED
+
+    def old_item(self, index: int) -> Item | None:
+        """Item ``index`` as the refusal found it (``ReturnValuesOnConditionCheckFailure``)."""
+        item = self.reasons[index].get("Item") if index < len(self.reasons) else None
+        return item if isinstance(item, dict) and item else None
+
+
+def transact(client: Any, items: list[dict[str, Any]]) -> Cancelled | None:
+    """Run one TransactWriteItems; ``None`` when it committed, else which conditions failed.
+
+    A transaction cancelled for any other reason (a conflict with another transaction,
+    throttling) raises :class:`StoreError`: no caller has an answer for it but to fail.
+    """
+    with sdk_errors("TransactWriteItems"):
+        try:
+            client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if error_code(exc) != TRANSACTION_CANCELED:
+                raise
+            reasons = exc.response.get("CancellationReasons")
+            cancelled = Cancelled(list(reasons) if isinstance(reasons, list) else [])
+            if not any(cancelled.failed(i) for i in range(len(cancelled.reasons))):
+                raise
+            return cancelled
+    return None

@@ -4,7 +4,8 @@ Each check is one conditional ``UpdateItem``: the item of the current window is 
 first ``ADD`` and refused once it reaches the limit. The window start is part of the key
 (``{operation}:{kind}:{subject}:{windowStart}``), so a new window is a new item and no request
 ever has to reset a counter (no read-then-write, no reset race); ``expiresAt`` lets DynamoDB
-delete old windows.
+delete old windows. A refusal is an outcome; any other SDK failure is
+:class:`~session_service.data.errors.StoreError`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from session_service import constants as c
-from session_service.data.dynamo import is_condition_failure, n, plain, s
+from session_service.data.dynamo import is_condition_failure, n, plain, s, sdk_errors
 from session_service.models import RateDecision
 
 # The one item counting sessions that are active; never expires.
@@ -57,6 +58,12 @@ class RateLimitStore:
         window_start = now_s - now_s % window_s
         window_end = window_start + window_s
         identifier = rate_limit_identifier(operation, kind, subject, window_start)
+        with sdk_errors("UpdateItem"):
+            return self._consume(identifier, limit, window_start, window_end, now_s)
+
+    def _consume(
+        self, identifier: str, limit: int, window_start: int, window_end: int, now_s: int
+    ) -> RateDecision:
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -79,20 +86,22 @@ class RateLimitStore:
 
     def acquire_session_slot(self, max_active: int) -> int | None:
         """Count one more active session; the new total, or ``None`` when at ``max_active``."""
-        try:
-            response = self._client.update_item(
-                **counter_update(self._table, +1, max_active), ReturnValues="UPDATED_NEW"
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return None
-            raise
+        with sdk_errors("UpdateItem"):
+            try:
+                response = self._client.update_item(
+                    **counter_update(self._table, +1, max_active), ReturnValues="UPDATED_NEW"
+                )
+            except ClientError as exc:
+                if is_condition_failure(exc):
+                    return None
+                raise
         return int(plain(response.get("Attributes")).get("count", 0))
 
     def release_session_slot(self) -> None:
         """Undo :meth:`acquire_session_slot` (never below zero)."""
-        try:
-            self._client.update_item(**counter_update(self._table, -1))
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
+        with sdk_errors("UpdateItem"):
+            try:
+                self._client.update_item(**counter_update(self._table, -1))
+            except ClientError as exc:
+                if not is_condition_failure(exc):
+                    raise

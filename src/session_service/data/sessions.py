@@ -1,50 +1,39 @@
 """Sessions and their connections: reads that ignore expired items, and atomic changes.
 
 Every state change is one conditional write or one transaction, so that duplicate and
-out-of-order events change nothing twice. SDK failures become the service's own exceptions
-or plain outcomes; callers never see a botocore error for an expected condition.
+out-of-order events change nothing twice. An expected condition becomes a plain outcome or one
+of the data layer's own exceptions (:mod:`session_service.data.errors`), which say what the
+tables found and leave what it means to a client to the logic; any other SDK failure becomes
+:class:`~session_service.data.errors.StoreError`. Callers never see a botocore error.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from session_service import constants as c
 from session_service.data.dynamo import (
+    Cancelled,
     Item,
     b,
-    cancellation_reasons,
-    failed,
     failure_item,
     is_condition_failure,
     n,
     plain,
     s,
+    sdk_errors,
+    transact,
 )
+from session_service.data.errors import ConnectionTaken, SessionRefused, StoreError
 from session_service.data.rate_limits import counter_update
-from session_service.exceptions import Forbidden, InvalidAction, SessionFull, SessionNotFound
-from session_service.models import Connection, Role, Session
+from session_service.models import Connection, EndOutcome, HeartbeatOutcome, Role, Session
 
 BATCH_WRITE_LIMIT = 25
 _BATCH_ATTEMPTS = 5
-
-
-class EndOutcome(Enum):
-    ENDED = "ended"  # this call ended the session
-    SUPERSEDED = "superseded"  # a refresh moved the session to another connection, or it ended
-    ALREADY_GONE = "already_gone"  # the connection item was already removed
-
-
-@dataclass(frozen=True)
-class HeartbeatOutcome:
-    previous: Connection | None  # the item before this heartbeat, when it was recorded
-    retry_after_ms: int = 0  # > 0 when refused by the per-connection minimum interval
 
 
 def session_item(session: Session) -> Item:
@@ -133,9 +122,10 @@ class SessionStore:
 
     # --- reads (items whose TTL has passed count as absent) ---------------------------------
     def get_session(self, session_id: str, now_s: int) -> Session | None:
-        response = self._client.get_item(
-            TableName=self._sessions, Key={c.SESSIONS_KEY: s(session_id)}, ConsistentRead=True
-        )
+        with sdk_errors("GetItem"):
+            response = self._client.get_item(
+                TableName=self._sessions, Key={c.SESSIONS_KEY: s(session_id)}, ConsistentRead=True
+            )
         item = response.get("Item")
         if not item:
             return None
@@ -143,11 +133,12 @@ class SessionStore:
         return session if session.expires_at > now_s else None
 
     def get_connection(self, connection_id: str, now_s: int) -> Connection | None:
-        response = self._client.get_item(
-            TableName=self._connections,
-            Key={c.CONNECTIONS_KEY: s(connection_id)},
-            ConsistentRead=True,
-        )
+        with sdk_errors("GetItem"):
+            response = self._client.get_item(
+                TableName=self._connections,
+                Key={c.CONNECTIONS_KEY: s(connection_id)},
+                ConsistentRead=True,
+            )
         item = response.get("Item")
         if not item:
             return None
@@ -164,7 +155,8 @@ class SessionStore:
             "ExpressionAttributeValues": {":sid": s(session_id)},
         }
         while True:
-            response = self._client.query(**kwargs)
+            with sdk_errors("Query"):
+                response = self._client.query(**kwargs)
             yield [to_connection(item) for item in response.get("Items", [])]
             last = response.get("LastEvaluatedKey")
             if not last:
@@ -183,7 +175,10 @@ class SessionStore:
         }
 
     def create_session(self, session: Session, speaker: Connection) -> bool:
-        """Write a new session and its speaker connection; False when the id is taken."""
+        """Write a new session and its speaker connection; False when the id is taken.
+
+        Raises :class:`ConnectionTaken` when the connection already has an item.
+        """
         items = [
             {
                 "Put": {
@@ -195,21 +190,19 @@ class SessionStore:
             },
             self._put_connection(speaker),
         ]
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            reasons = cancellation_reasons(exc)
-            if reasons is None:
-                raise
-            if failed(reasons, 1):
-                raise InvalidAction("this connection already belongs to a session") from None
-            if failed(reasons, 0):
-                return False
-            raise
-        return True
+        cancelled = transact(self._client, items)
+        if cancelled is None:
+            return True
+        if cancelled.failed(1):
+            raise ConnectionTaken(speaker.connection_id)
+        return False  # the session id is taken
 
     def add_listener(self, conn: Connection, capacity: int, now_s: int) -> None:
-        """Register a listener and count it, if the session is live and below ``capacity``."""
+        """Register a listener and count it, if the session is live and below ``capacity``.
+
+        Raises :class:`ConnectionTaken` when the connection already has an item, and
+        :class:`SessionRefused` (with the session as found) when the session is not live or full.
+        """
         update = {
             "Update": {
                 "TableName": self._sessions,
@@ -228,10 +221,15 @@ class SessionStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        self._transact_on_session([self._put_connection(conn), update], now_s, capacity=capacity)
+        self._transact_on_session([self._put_connection(conn), update], conn.connection_id)
 
     def move_speaker(self, conn: Connection, new_expires_at: int, now_s: int) -> None:
-        """Make ``conn`` the session's speaker connection and extend the session."""
+        """Make ``conn`` the session's speaker connection and extend the session.
+
+        Raises :class:`ConnectionTaken` when the connection already has an item, and
+        :class:`SessionRefused` (with the session as found) when the session is not live or
+        belongs to another user.
+        """
         update = {
             "Update": {
                 "TableName": self._sessions,
@@ -249,46 +247,29 @@ class SessionStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        self._transact_on_session(
-            [self._put_connection(conn), update], now_s, owner=conn.user_id or ""
-        )
+        self._transact_on_session([self._put_connection(conn), update], conn.connection_id)
 
-    def _transact_on_session(
-        self,
-        items: list[dict[str, Any]],
-        now_s: int,
-        *,
-        capacity: int | None = None,
-        owner: str | None = None,
-    ) -> None:
-        """Run a connection put + session update; explain a refusal from the session's state."""
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            reasons = cancellation_reasons(exc)
-            if reasons is None:
-                raise
-            if failed(reasons, 0):
-                raise InvalidAction("this connection already belongs to a session") from None
-            if not failed(reasons, 1):
-                raise
-            old = reasons[1].get("Item")
-            session = to_session(old) if old else None
-            if session is None or not session.is_live(now_s):
-                raise SessionNotFound("the session does not exist or has ended") from None
-            if owner is not None and session.speaker_user_id != owner:
-                raise Forbidden("only the speaker who created the session may refresh it") from None
-            if capacity is not None and session.listener_count >= capacity:
-                raise SessionFull(
-                    "the session has no free listener seat", {"maxListeners": capacity}
-                ) from None
-            raise SessionNotFound("the session changed while joining; try again") from None
+    def _transact_on_session(self, items: list[dict[str, Any]], connection_id: str) -> None:
+        """Run a connection put + session update; a refusal says which item and what it found."""
+        cancelled = transact(self._client, items)
+        if cancelled is None:
+            return
+        if cancelled.failed(0):
+            raise ConnectionTaken(connection_id)
+        old = cancelled.old_item(1)
+        raise SessionRefused(to_session(old) if old else None)
 
     # --- liveness ----------------------------------------------------------------------------
     def record_heartbeat(
         self, connection_id: str, now_ms: int, min_interval_ms: int
     ) -> HeartbeatOutcome:
         """One UpdateItem: record the heartbeat unless too soon; returns the previous item."""
+        with sdk_errors("UpdateItem"):
+            return self._record_heartbeat(connection_id, now_ms, min_interval_ms)
+
+    def _record_heartbeat(
+        self, connection_id: str, now_ms: int, min_interval_ms: int
+    ) -> HeartbeatOutcome:
         try:
             response = self._client.update_item(
                 TableName=self._connections,
@@ -326,19 +307,20 @@ class SessionStore:
 
     def mark_once(self, connection_id: str, flag: str) -> bool:
         """Set boolean ``flag`` on a connection; True only for the call that set it."""
-        try:
-            self._client.update_item(
-                TableName=self._connections,
-                Key={c.CONNECTIONS_KEY: s(connection_id)},
-                UpdateExpression="SET #flag = :true",
-                ConditionExpression="attribute_exists(#cid) AND attribute_not_exists(#flag)",
-                ExpressionAttributeNames={"#cid": c.CONNECTIONS_KEY, "#flag": flag},
-                ExpressionAttributeValues={":true": b(True)},
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        with sdk_errors("UpdateItem"):
+            try:
+                self._client.update_item(
+                    TableName=self._connections,
+                    Key={c.CONNECTIONS_KEY: s(connection_id)},
+                    UpdateExpression="SET #flag = :true",
+                    ConditionExpression="attribute_exists(#cid) AND attribute_not_exists(#flag)",
+                    ExpressionAttributeNames={"#cid": c.CONNECTIONS_KEY, "#flag": flag},
+                    ExpressionAttributeValues={":true": b(True)},
+                )
+            except ClientError as exc:
+                if is_condition_failure(exc):
+                    return False
+                raise
         return True
 
     # --- removal -----------------------------------------------------------------------------
@@ -354,12 +336,13 @@ class SessionStore:
 
     def delete_connection(self, connection_id: str) -> bool:
         """Delete one connection item; True when this call removed it."""
-        try:
-            self._client.delete_item(**self._delete_connection(connection_id)["Delete"])
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
+        with sdk_errors("DeleteItem"):
+            try:
+                self._client.delete_item(**self._delete_connection(connection_id)["Delete"])
+            except ClientError as exc:
+                if is_condition_failure(exc):
+                    return False
+                raise
         return True
 
     def remove_listener(self, conn: Connection) -> bool:
@@ -374,21 +357,13 @@ class SessionStore:
                 "ExpressionAttributeValues": {":minus": n(-1), ":zero": n(0)},
             }
         }
-        try:
-            self._client.transact_write_items(
-                TransactItems=[self._delete_connection(conn.connection_id), update]
-            )
-        except ClientError as exc:
-            reasons = cancellation_reasons(exc)
-            if reasons is None:
-                raise
-            if failed(reasons, 0):
-                return False  # a duplicate or a speaker's cleanup removed it first
-            if failed(reasons, 1):
-                # the session is gone or its count is already 0: remove the item alone
-                return self.delete_connection(conn.connection_id)
-            raise
-        return True
+        cancelled = transact(self._client, [self._delete_connection(conn.connection_id), update])
+        if cancelled is None:
+            return True
+        if cancelled.failed(0):
+            return False  # a duplicate or a speaker's cleanup removed it first
+        # the session is gone or its count is already 0: remove the item alone
+        return self.delete_connection(conn.connection_id)
 
     def end_session(self, speaker: Connection, now_ms: int) -> EndOutcome:
         """Remove the speaker's item; end the session if it still is this connection's."""
@@ -409,24 +384,16 @@ class SessionStore:
         }
         counter = {"Update": counter_update(self._rate_limits, -1)}
         items = [self._delete_connection(speaker.connection_id), end, counter]
-        for _ in range(2):
-            try:
-                self._client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                reasons = cancellation_reasons(exc)
-                if reasons is None:
-                    raise
-                if failed(reasons, 0):
-                    return EndOutcome.ALREADY_GONE
-                if failed(reasons, 1):
-                    self.delete_connection(speaker.connection_id)
-                    return EndOutcome.SUPERSEDED
-                if not failed(reasons, 2):
-                    raise
-                items = items[:2]  # the counter is already 0 (it drifted): end without it
-                continue
+        cancelled: Cancelled | None = transact(self._client, items)
+        if cancelled is not None and not cancelled.failed(0) and not cancelled.failed(1):
+            # only the counter refused: it is already 0 (it drifted), so end without it
+            cancelled = transact(self._client, items[:2])
+        if cancelled is None:
             return EndOutcome.ENDED
-        raise RuntimeError("unreachable: the second attempt has no counter item")
+        if cancelled.failed(0):
+            return EndOutcome.ALREADY_GONE
+        self.delete_connection(speaker.connection_id)
+        return EndOutcome.SUPERSEDED
 
     def delete_connections(self, connection_ids: list[str]) -> None:
         """Delete items in batches of 25 (one request each), retrying unprocessed ones."""
@@ -438,10 +405,11 @@ class SessionStore:
                 ]
             }
             for attempt in range(_BATCH_ATTEMPTS):
-                response = self._client.batch_write_item(RequestItems=requests)
+                with sdk_errors("BatchWriteItem"):
+                    response = self._client.batch_write_item(RequestItems=requests)
                 requests = response.get("UnprocessedItems") or {}
                 if not requests:
                     break
                 time.sleep(0.05 * (2**attempt))
             if requests:
-                raise RuntimeError("DynamoDB left connection deletions unprocessed")
+                raise StoreError("DynamoDB left connection deletions unprocessed")

@@ -9,6 +9,10 @@ place where a :class:`ServiceError` becomes an answer.
 - ``$default`` (messages that match no route: malformed JSON, no or an unknown action) reaches the
   heartbeat function; :func:`message_body` refuses it (``INVALID_PARAMETERS`` for a body that is
   not a JSON object, else ``INVALID_ACTION``) before any work, so nothing is written.
+
+A refusal (a :class:`ServiceError`) is expected: it is logged as one structured line (code,
+status, route, action, the hashed connection id; never a token) at INFO. Anything else is
+unexpected: it is logged with its traceback and answered as ``INTERNAL_ERROR``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from session_service.exceptions import (
 )
 from session_service.models import Caller
 from session_service.observability import Telemetry, hash_id, logger
+from session_service.protocol import ACTION_FIELD, CONNECT_ROUTE, DEFAULT_ROUTE, MESSAGE_ACTIONS
 
 Clock = Callable[[], float]
 _CONNECT_TIMEOUT = 2
@@ -105,10 +110,6 @@ def caller(event: Any) -> Caller:
     )
 
 
-# The actions a client may send on an open socket (the message routes).
-MESSAGE_ACTIONS = tuple(key for key in c.ROUTES if not key.startswith("$"))
-
-
 def message_body(event: Any, route: str) -> dict[str, Any]:
     """The JSON object a client sent on a message route; its action must be ``route``.
 
@@ -118,57 +119,87 @@ def message_body(event: Any, route: str) -> dict[str, Any]:
     """
     event = _mapping(event)
     route_key = _mapping(event.get("requestContext")).get("routeKey")
-    if route_key == c.DEFAULT_ROUTE:
+    if route_key == DEFAULT_ROUTE:
         data = _json_object(event, MESSAGE_ACTIONS[0])
         raise InvalidAction(
-            f"unknown action {_shown(data.get('action'))!r}; expected one of "
+            f"{_described(data.get(ACTION_FIELD), 'unknown')}; expected one of "
             + ", ".join(MESSAGE_ACTIONS),
             {"expected": list(MESSAGE_ACTIONS)},
         )
     data = _json_object(event, route)
-    action = data.get("action")
+    action = data.get(ACTION_FIELD)
     if action != route:
         raise InvalidAction(
-            f"action {_shown(action)!r} is not handled here; expected {route!r}",
+            f"{_described(action, 'this route does not handle')}; expected {route!r}",
             {"expected": route},
         )
     return data
 
 
-def _shown(action: Any) -> Any:
-    """An action as it may appear in an error message (strings cut short, no other values)."""
-    return action[:40] if isinstance(action, str) else action if action is None else "?"
+def _described(action: Any, unknown: str) -> str:
+    """What is wrong with a message's action, in words (a string is shown cut short)."""
+    if action is None:
+        return "the message has no action"
+    if not isinstance(action, str):
+        return "the message's action is not a string"
+    return f"{unknown} action {action[:40]!r}"
 
 
-def _json_object(event: Mapping[str, Any], route: str) -> dict[str, Any]:
-    """The message body as a JSON object, or :class:`InvalidParameters`."""
+def shown_action(value: Any) -> str | None:
+    """An action as a log line may carry it: a string cut short, else nothing."""
+    return value[:40] if isinstance(value, str) and value else None
+
+
+def _loaded(event: Mapping[str, Any]) -> Any:
+    """The message body as JSON (base64 decoded when so flagged); None when it is not JSON."""
     body = event.get("body")
     if isinstance(body, str) and _as_bool(event.get("isBase64Encoded")):
         try:
             body = base64.b64decode(body, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             body = None
-    expected = f'a JSON object such as {{"action":"{route}"}}'
     try:
-        data = json.loads(body) if isinstance(body, str) else None
+        return json.loads(body) if isinstance(body, str) else None
     except ValueError:
-        data = None
+        return None
+
+
+def _json_object(event: Mapping[str, Any], route: str) -> dict[str, Any]:
+    """The message body as a JSON object, or :class:`InvalidParameters`."""
+    expected = "a JSON object such as " + json.dumps({ACTION_FIELD: route}, separators=(",", ":"))
+    data = _loaded(event)
     if not isinstance(data, dict):
         raise InvalidParameters(f"the message is not {expected}", {"expected": expected})
     return data
 
 
-def _log_context(who: Caller, route: str, context: Any) -> None:
+def log_context(who: Caller, route: str, action: str | None, context: Any) -> None:
+    """The keys every line of this invocation carries (the connection id hashed)."""
     logger.append_keys(
         route=route,
+        action=action,
         connection=hash_id(who.connection_id) if who.connection_id else None,
         request_id=getattr(context, "aws_request_id", None),
     )
 
 
+def log_refusal(message: str, exc: ServiceError) -> None:
+    """An expected refusal: one INFO line with its code, status, reason and details."""
+    logger.info(
+        message,
+        stacklevel=3,  # the location is the caller's, not this helper's
+        extra={
+            "code": exc.code,
+            "status": exc.status,
+            "reason": exc.message,
+            "details": exc.details,
+        },
+    )
+
+
 def _refusal(exc: BaseException, telemetry: Telemetry) -> ServiceError:
     if isinstance(exc, ServiceError):
-        logger.info("request refused", extra={"code": exc.code, "reason": exc.message})
+        log_refusal("request refused", exc)
         refusal = exc
     else:
         logger.exception("unexpected failure")
@@ -182,7 +213,9 @@ def answer_connect(
     event: Any, context: Any, work: Callable[[Caller], None], telemetry: Telemetry, clock: Clock
 ) -> dict[str, Any]:
     who = caller(event)
-    _log_context(who, "$connect", context)
+    log_context(
+        who, CONNECT_ROUTE, shown_action(query_parameters(event).get(ACTION_FIELD)), context
+    )
     try:
         if not who.connection_id:
             raise InvalidParameters("the request carries no connection id")
@@ -207,7 +240,11 @@ def answer_message(
 ) -> dict[str, Any]:
     who = caller(event)
     route_key = _mapping(_mapping(event).get("requestContext")).get("routeKey")
-    _log_context(who, c.DEFAULT_ROUTE if route_key == c.DEFAULT_ROUTE else route, context)
+    if route_key == DEFAULT_ROUTE:
+        body = _mapping(_loaded(_mapping(event)))
+        log_context(who, DEFAULT_ROUTE, shown_action(body.get(ACTION_FIELD)), context)
+    else:
+        log_context(who, route, route, context)
     try:
         if not who.connection_id:
             raise InvalidParameters("the request carries no connection id")

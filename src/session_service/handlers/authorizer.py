@@ -2,56 +2,46 @@
 
 Returns an Allow policy whose context carries ``userId`` ("" when anonymous), ``rateLimited``
 (boolean) and ``retryAfter`` (seconds); raises ``Exception("Unauthorized")`` for a missing or
-bad token where one is required, which API Gateway answers with 401.
+bad token where one is required, which API Gateway answers with 401. That refusal is expected:
+it is logged as one structured line here; the exception itself is API Gateway's contract.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from session_service import constants as c
+from session_service import specs
 from session_service.auth.jwt_verifier import JwksCache, TokenVerifier
-from session_service.config import AuthorizerSettings, load_typed
+from session_service.config import AuthorizerSettings
 from session_service.data.rate_limits import RateLimitStore
 from session_service.exceptions import Unauthorized
+from session_service.handlers._factory import Function, Parts
 from session_service.handlers._runtime import (
-    Clock,
     caller,
-    default_clock,
-    dynamodb_client,
+    log_context,
+    log_refusal,
     query_parameters,
+    shown_action,
 )
 from session_service.logic.authorize import AuthorizerService
-from session_service.observability import Telemetry, logger, truncate_ip
+from session_service.observability import logger, truncate_ip
+from session_service.protocol import ACTION_FIELD
+
+# The authorizer serves no route of its own; its log lines name the function.
+ROUTE = specs.AUTHORIZER.key
 
 
-def build(
-    environ: Mapping[str, str],
-    *,
-    dynamodb: Any = None,
-    jwks: JwksCache | None = None,
-    clock: Clock = default_clock,
-) -> AuthorizerService:
-    settings = load_typed("authorizer", environ, AuthorizerSettings)
-    logger.setLevel(settings.common.log_level)
-    client = dynamodb or dynamodb_client(settings.common.region)
+def assemble(parts: Parts[AuthorizerSettings]) -> AuthorizerService:
+    s = parts.settings
     return AuthorizerService(
-        settings=settings,
-        limits=RateLimitStore(client, settings.rate_limits_table),
-        verifier=TokenVerifier(
-            jwks or JwksCache(settings.jwks_url), settings.issuer, settings.app_client_id
-        ),
-        telemetry=Telemetry(settings.common.environment),
-        clock=clock,
+        settings=s,
+        limits=RateLimitStore(parts.dynamodb, s.rate_limits_table),
+        verifier=TokenVerifier(parts.jwks or JwksCache(s.jwks_url), s.issuer, s.app_client_id),
+        telemetry=parts.telemetry,
+        clock=parts.clock,
     )
-
-
-@cache
-def _default() -> AuthorizerService:
-    return build(os.environ)
 
 
 def policy(method_arn: str, principal: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -67,21 +57,16 @@ def policy(method_arn: str, principal: str, context: dict[str, Any]) -> dict[str
     }
 
 
-def handler(event: Any, context: Any, service: AuthorizerService | None = None) -> dict[str, Any]:
-    service = service or _default()
+def answer(service: AuthorizerService, event: Any, context: Any) -> dict[str, Any]:
     who = caller(event)
     params = query_parameters(event)
-    logger.append_keys(
-        route="authorizer",
-        action=params.get("action", "")[:40],
-        client_network=truncate_ip(who.source_ip),
-        request_id=getattr(context, "aws_request_id", None),
-    )
+    log_context(who, ROUTE, shown_action(params.get(ACTION_FIELD)), context)
+    logger.append_keys(client_network=truncate_ip(who.source_ip))
     method_arn = event.get("methodArn") if isinstance(event, Mapping) else None
     try:
         decision = service.authorize(params, who.source_ip)
     except Unauthorized as exc:
-        logger.info("connection refused", extra={"reason": exc.message})
+        log_refusal("connection refused", exc)
         service.telemetry.count(c.METRIC_CONNECTION_ERRORS)
         raise Exception("Unauthorized") from None  # API Gateway's contract for 401
     finally:
@@ -97,3 +82,8 @@ def handler(event: Any, context: Any, service: AuthorizerService | None = None) 
             "retryAfter": decision.retry_after,
         },
     )
+
+
+function = Function(specs.AUTHORIZER.key, AuthorizerSettings, assemble, answer)
+build = function.build
+handler = function.handler

@@ -2,48 +2,29 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
-from session_service.config import ConnectSettings, load_typed
+from session_service import specs
+from session_service.config import ConnectSettings
 from session_service.data.rate_limits import RateLimitStore
 from session_service.data.sessions import SessionStore
-from session_service.handlers._runtime import (
-    Clock,
-    answer_connect,
-    default_clock,
-    dynamodb_client,
-    query_parameters,
-)
+from session_service.handlers._factory import Function, Parts
+from session_service.handlers._runtime import answer_connect, query_parameters
 from session_service.logic.connect import ConnectService
-from session_service.observability import Telemetry, logger
 
 
-def build(
-    environ: Mapping[str, str], *, dynamodb: Any = None, clock: Clock = default_clock
-) -> ConnectService:
-    """The service wired from ``environ``; pass ``dynamodb`` to use another client."""
-    settings = load_typed("connection", environ, ConnectSettings)
-    logger.setLevel(settings.common.log_level)
-    client = dynamodb or dynamodb_client(settings.common.region)
+def assemble(parts: Parts[ConnectSettings]) -> ConnectService:
+    s = parts.settings
     return ConnectService(
-        settings=settings,
-        sessions=SessionStore(client, settings.sessions_table, settings.connections_table),
-        limits=RateLimitStore(client, settings.rate_limits_table),
-        telemetry=Telemetry(settings.common.environment),
-        clock=clock,
+        settings=s,
+        sessions=SessionStore(parts.dynamodb, s.sessions_table, s.connections_table),
+        limits=RateLimitStore(parts.dynamodb, s.rate_limits_table),
+        telemetry=parts.telemetry,
+        clock=parts.clock,
     )
 
 
-@cache
-def _default() -> ConnectService:
-    return build(os.environ)
-
-
-def handler(event: Any, context: Any, service: ConnectService | None = None) -> dict[str, Any]:
-    service = service or _default()
+def answer(service: ConnectService, event: Any, context: Any) -> dict[str, Any]:
     params = query_parameters(event)
     return answer_connect(
         event,
@@ -52,3 +33,8 @@ def handler(event: Any, context: Any, service: ConnectService | None = None) -> 
         service.telemetry,
         service.clock,
     )
+
+
+function = Function(specs.CONNECTION.key, ConnectSettings, assemble, answer)
+build = function.build
+handler = function.handler

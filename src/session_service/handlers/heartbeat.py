@@ -1,62 +1,15 @@
-"""heartbeat route entry point."""
+"""heartbeat route entry point; it also serves ``$default``, refusing every message there."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from functools import cache
-from typing import Any
-
-from session_service.config import HeartbeatSettings, load_typed
-from session_service.data.sessions import SessionStore
-from session_service.handlers._runtime import (
-    Clock,
-    answer_message,
-    default_clock,
-    dynamodb_client,
-    management_client,
-)
+from session_service import specs
+from session_service.config import HeartbeatSettings
+from session_service.handlers._message_route import message_function
 from session_service.logic.heartbeat import HeartbeatService
-from session_service.logic.notifier import Notifier
-from session_service.observability import Telemetry, logger
+from session_service.protocol import Action
 
-ROUTE = "heartbeat"
+ROUTE = Action.HEARTBEAT
 
-
-def build(
-    environ: Mapping[str, str],
-    *,
-    dynamodb: Any = None,
-    management: Any = None,
-    clock: Clock = default_clock,
-) -> HeartbeatService:
-    settings = load_typed("heartbeat", environ, HeartbeatSettings)
-    logger.setLevel(settings.common.log_level)
-    client = dynamodb or dynamodb_client(settings.common.region)
-    return HeartbeatService(
-        settings=settings,
-        sessions=SessionStore(client, settings.sessions_table, settings.connections_table),
-        notifier=Notifier(
-            management or management_client(settings.callback_url, settings.common.region)
-        ),
-        telemetry=Telemetry(settings.common.environment),
-        clock=clock,
-    )
-
-
-@cache
-def _default() -> HeartbeatService:
-    return build(os.environ)
-
-
-def handler(event: Any, context: Any, service: HeartbeatService | None = None) -> dict[str, Any]:
-    service = service or _default()
-    return answer_message(
-        event,
-        context,
-        ROUTE,
-        service.heartbeat,
-        service.notifier.post,
-        service.telemetry,
-        service.clock,
-    )
+function = message_function(specs.HEARTBEAT.key, ROUTE, HeartbeatSettings, HeartbeatService)
+build = function.build
+handler = function.handler

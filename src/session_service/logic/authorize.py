@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from session_service.auth.jwt_verifier import JwksUnavailable, TokenVerifier
+from session_service.auth.jwt_verifier import JwksUnavailable
 from session_service.config import AuthorizerSettings
-from session_service.data.rate_limits import RateLimitStore
 from session_service.exceptions import Unauthorized
+from session_service.logic.ports import RateLimits, Verifier
 from session_service.observability import Telemetry, hash_id, logger
+from session_service.protocol import ACTION_FIELD, Action, Role
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,17 @@ class AuthDecision:
 
 
 def token_required(params: Mapping[str, str]) -> bool:
-    action = params.get("action")
-    return action == "createSession" or (
-        action == "refreshConnection" and params.get("role") == "speaker"
+    action = params.get(ACTION_FIELD)
+    return action == Action.CREATE_SESSION or (
+        action == Action.REFRESH_CONNECTION and params.get("role") == Role.SPEAKER
     )
 
 
 @dataclass
 class AuthorizerService:
     settings: AuthorizerSettings
-    limits: RateLimitStore
-    verifier: TokenVerifier
+    limits: RateLimits
+    verifier: Verifier
     telemetry: Telemetry
     clock: Callable[[], float]
 

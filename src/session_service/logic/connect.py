@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from session_service import constants as c
 from session_service import validation as check
 from session_service.config import ConnectSettings
-from session_service.data.rate_limits import RateLimitStore
-from session_service.data.sessions import SessionStore
+from session_service.data.errors import ConnectionTaken, SessionRefused
 from session_service.exceptions import (
-    Forbidden,
     InternalError,
     InvalidAction,
     RateLimitExceeded,
@@ -25,19 +24,36 @@ from session_service.exceptions import (
     SessionNotFound,
     Unauthorized,
 )
+from session_service.logic.ports import ConnectLimits, ConnectSessions
+from session_service.logic.refusals import full, not_found, not_the_speaker, taken
 from session_service.models import Caller, Connection, QualityTier, Role, Session
 from session_service.observability import Telemetry, hash_id, logger
+from session_service.protocol import ACTION_FIELD, CONNECT_ACTIONS, CONNECT_ROUTE, Action
 from session_service.session_ids import generate_session_id
 
-CONNECT_ACTIONS = ("createSession", "joinSession", "refreshConnection")
 _ID_ATTEMPTS = 5
+
+
+def _refused(
+    exc: SessionRefused, session_id: str, now_s: int, *, capacity: int = 0, owner: str = ""
+) -> NoReturn:
+    """Explain a write the session's state refused (between our read and our write, the session
+    ended, filled up or moved to another owner), from the state the refusal found."""
+    session = exc.session
+    if session is None or not session.is_live(now_s):
+        raise not_found(session_id) from None
+    if owner and session.speaker_user_id != owner:
+        raise not_the_speaker() from None
+    if capacity and session.listener_count >= capacity:
+        raise full(capacity) from None
+    raise SessionNotFound("the session changed while joining; try again") from None
 
 
 @dataclass
 class ConnectService:
     settings: ConnectSettings
-    sessions: SessionStore
-    limits: RateLimitStore
+    sessions: ConnectSessions
+    limits: ConnectLimits
     telemetry: Telemetry
     clock: Callable[[], float]
     new_session_id: Callable[[], str] = field(default=generate_session_id)
@@ -51,17 +67,21 @@ class ConnectService:
                 caller.retry_after,
                 {"limit": "connectionAttemptsPerMinute"},
             )
-        action = params.get("action", "")
-        if action == "createSession":
+        action = params.get(ACTION_FIELD, "")
+        if action == Action.CREATE_SESSION:
             self.create_session(params, caller)
-        elif action == "joinSession":
+        elif action == Action.JOIN_SESSION:
             self.join_session(params, caller)
-        elif action == "refreshConnection":
+        elif action == Action.REFRESH_CONNECTION:
             self.refresh_connection(params, caller)
         else:
+            wrong = (
+                f"action {action[:40]!r} is not a {CONNECT_ROUTE} action"
+                if action
+                else "the request has no action"
+            )
             raise InvalidAction(
-                f"action {action[:40]!r} is not a $connect action; expected one of "
-                + ", ".join(CONNECT_ACTIONS),
+                f"{wrong}; expected one of " + ", ".join(CONNECT_ACTIONS),
                 {"expected": list(CONNECT_ACTIONS)},
             )
 
@@ -69,7 +89,9 @@ class ConnectService:
     def create_session(self, params: Mapping[str, str], caller: Caller) -> None:
         started = self.clock()
         if not caller.user_id:
-            raise Unauthorized("createSession needs a valid Cognito token in the query string")
+            raise Unauthorized(
+                f"{Action.CREATE_SESSION} needs a valid Cognito token in the query string"
+            )
         s = self.settings
         source = check.language(
             check.required(params, "sourceLanguage", "an ISO 639-1 code such as en"),
@@ -79,7 +101,12 @@ class ConnectService:
         tier = check.quality_tier(params.get("qualityTier") or QualityTier.STANDARD.value)
         now_s = int(started)
         decision = self.limits.consume(
-            "createSession", "user", caller.user_id, s.session_create_limit_per_hour, 3600, now_s
+            Action.CREATE_SESSION,
+            "user",
+            caller.user_id,
+            s.session_create_limit_per_hour,
+            3600,
+            now_s,
         )
         if not decision.allowed:
             self.telemetry.count(c.METRIC_RATE_LIMIT_EXCEEDED)
@@ -131,7 +158,11 @@ class ConnectService:
                 user_id=caller.user_id,
                 quality_tier=tier,
             )
-            if self.sessions.create_session(session, speaker):
+            try:
+                created = self.sessions.create_session(session, speaker)
+            except ConnectionTaken:
+                raise taken() from None
+            if created:
                 return session
             logger.info("session id taken, drawing another")
         raise InternalError("could not allocate a unique session id; try again")
@@ -150,7 +181,7 @@ class ConnectService:
         )
         now_s = int(started)
         decision = self.limits.consume(
-            "joinSession",
+            Action.JOIN_SESSION,
             "ip",
             hash_id(caller.source_ip),
             s.listener_join_limit_per_minute,
@@ -166,12 +197,9 @@ class ConnectService:
             )
         session = self._live_session(session_id, now_s)
         if session.listener_count >= s.max_listeners_per_session:
-            raise SessionFull(
-                "the session has no free listener seat",
-                {"maxListeners": s.max_listeners_per_session},
-            )
+            raise full(s.max_listeners_per_session)
         listener = self._listener(caller, session, target, started, is_refresh=False)
-        self.sessions.add_listener(listener, s.max_listeners_per_session, now_s)
+        self._add_listener(listener, s.max_listeners_per_session, now_s)
         self.telemetry.gauge(c.METRIC_TOTAL_LISTENERS, session.listener_count + 1)
         self.telemetry.latency(c.METRIC_LISTENER_JOIN_LATENCY, (self.clock() - started) * 1000)
         logger.info(
@@ -182,10 +210,16 @@ class ConnectService:
     def _live_session(self, session_id: str, now_s: int) -> Session:
         session = self.sessions.get_session(session_id, now_s)
         if session is None or not session.is_live(now_s):
-            raise SessionNotFound(
-                f"session {session_id} does not exist or has ended", {"sessionId": session_id}
-            )
+            raise not_found(session_id)
         return session
+
+    def _add_listener(self, listener: Connection, capacity: int, now_s: int) -> None:
+        try:
+            self.sessions.add_listener(listener, capacity, now_s)
+        except ConnectionTaken:
+            raise taken() from None
+        except SessionRefused as exc:
+            _refused(exc, listener.session_id, now_s, capacity=capacity)
 
     def _listener(
         self, caller: Caller, session: Session, target: str, now: float, *, is_refresh: bool
@@ -223,7 +257,7 @@ class ConnectService:
         session = self._live_session(session_id, now_s)
         if role is Role.SPEAKER:
             if session.speaker_user_id != caller.user_id:
-                raise Forbidden("only the speaker who created the session may refresh it")
+                raise not_the_speaker()
             speaker = Connection(
                 connection_id=caller.connection_id,
                 session_id=session_id,
@@ -236,13 +270,18 @@ class ConnectService:
                 is_refresh=True,
                 welcome_sent=True,
             )
-            self.sessions.move_speaker(speaker, now_s + s.session_duration_minutes * 60, now_s)
+            try:
+                self.sessions.move_speaker(speaker, now_s + s.session_duration_minutes * 60, now_s)
+            except ConnectionTaken:
+                raise taken() from None
+            except SessionRefused as exc:
+                _refused(exc, session_id, now_s, owner=caller.user_id)
         else:
             assert target is not None
             # Both sockets of a refreshing listener count until the old one closes, so a full
             # session admits refreshes up to twice its cap (every listener refreshing at once).
             listener = self._listener(caller, session, target, now, is_refresh=True)
-            self.sessions.add_listener(listener, 2 * s.max_listeners_per_session, now_s)
+            self._add_listener(listener, 2 * s.max_listeners_per_session, now_s)
         logger.info(
             "connection refreshed",
             extra={

@@ -13,19 +13,19 @@ from dataclasses import dataclass
 
 from session_service import messages
 from session_service.config import DisconnectSettings
-from session_service.data.sessions import EndOutcome, SessionStore
-from session_service.logic.notifier import Notifier
-from session_service.models import Role
+from session_service.logic.ports import Departures, Messenger
+from session_service.models import EndOutcome, Role
 from session_service.observability import Telemetry, logger
+from session_service.protocol import EndReason
 
-SPEAKER_LEFT = "speakerDisconnected"
+SPEAKER_LEFT = EndReason.SPEAKER_DISCONNECTED
 
 
 @dataclass
 class DisconnectService:
     settings: DisconnectSettings
-    sessions: SessionStore
-    notifier: Notifier
+    sessions: Departures
+    notifier: Messenger
     telemetry: Telemetry
     clock: Callable[[], float]
 

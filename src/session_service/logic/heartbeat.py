@@ -16,9 +16,9 @@ from session_service import constants as c
 from session_service import messages
 from session_service.config import HeartbeatSettings
 from session_service.constants import API_GATEWAY_CONNECTION_LIMIT_MINUTES
-from session_service.data.sessions import SessionStore
-from session_service.exceptions import RateLimitExceeded, SessionNotFound
-from session_service.logic.notifier import Notifier
+from session_service.exceptions import RateLimitExceeded
+from session_service.logic.ports import Liveness, Messenger
+from session_service.logic.refusals import not_connected
 from session_service.models import Caller, Connection, Role
 from session_service.observability import Telemetry
 
@@ -26,12 +26,13 @@ from session_service.observability import Telemetry
 @dataclass
 class HeartbeatService:
     settings: HeartbeatSettings
-    sessions: SessionStore
-    notifier: Notifier
+    sessions: Liveness
+    notifier: Messenger
     telemetry: Telemetry
     clock: Callable[[], float]
 
-    def heartbeat(self, caller: Caller) -> None:
+    def handle(self, caller: Caller) -> None:
+        """Record the heartbeat and send what is due: the welcome, the ack, the notices."""
         now_ms = int(self.clock() * 1000)
         s = self.settings
         outcome = self.sessions.record_heartbeat(
@@ -46,7 +47,7 @@ class HeartbeatService:
             )
         conn = outcome.previous
         if conn is None:
-            raise SessionNotFound("this connection is not part of a live session")
+            raise not_connected()
         for message in self._messages(conn, now_ms):
             if not self.notifier.post(caller.connection_id, message):
                 return  # gone: its $disconnect does the counted cleanup

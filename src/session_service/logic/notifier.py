@@ -1,15 +1,14 @@
-"""Posting messages to connections through the API Gateway Management API.
+"""Sending messages to connections: one, or many in parallel.
 
-A connection that has gone away answers 410 (``GoneException``); that is an outcome
-(:meth:`Notifier.post` returns False), never a crash.
+A connection that has gone away is an outcome (:meth:`Notifier.post` returns False), never a
+crash: its `$disconnect` does the cleanup. The transport is a :class:`Poster` (the data layer's
+``ManagementApi`` in Lambda, a recording fake in the logic tests).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
-
-from botocore.exceptions import ClientError
+from typing import TYPE_CHECKING, Protocol
 
 from session_service.messages import encode
 from session_service.observability import hash_id, logger
@@ -22,26 +21,22 @@ if TYPE_CHECKING:
 _FAN_OUT_WORKERS = 16
 
 
-def is_gone(exc: ClientError) -> bool:
-    error = exc.response.get("Error", {})
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return error.get("Code") == "GoneException" or status == 410
+class Poster(Protocol):
+    """Sends bytes to one connection; False when it is gone."""
+
+    def post(self, connection_id: str, data: bytes) -> bool: ...
 
 
 class Notifier:
-    def __init__(self, client: Any) -> None:
-        self._client = client
+    def __init__(self, poster: Poster) -> None:
+        self._poster = poster
 
     def post(self, connection_id: str, message: Message) -> bool:
         """Send one message; False when the connection is gone (410)."""
-        try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=encode(message))
-        except ClientError as exc:
-            if is_gone(exc):
-                logger.info("connection gone", extra={"connection": hash_id(connection_id)})
-                return False
-            raise
-        return True
+        if self._poster.post(connection_id, encode(message)):
+            return True
+        logger.info("connection gone", extra={"connection": hash_id(connection_id)})
+        return False
 
     def post_all(self, connection_ids: Iterable[str], message: Message) -> dict[str, bool]:
         """Send one message to many connections in parallel; connection id -> delivered.

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from session_service import messages
 from session_service.config import RefreshSettings
-from session_service.data.sessions import SessionStore
-from session_service.exceptions import Forbidden, InvalidAction, SessionNotFound
-from session_service.logic.notifier import Notifier
+from session_service.exceptions import InvalidAction
+from session_service.logic.ports import ConnectionReader, Messenger
+from session_service.logic.refusals import not_connected, not_the_speaker
 from session_service.models import Caller, Role
 from session_service.observability import Telemetry
 
@@ -22,16 +22,17 @@ from session_service.observability import Telemetry
 @dataclass
 class RefreshService:
     settings: RefreshSettings
-    sessions: SessionStore
-    notifier: Notifier
+    sessions: ConnectionReader
+    notifier: Messenger
     telemetry: Telemetry
     clock: Callable[[], float]
 
-    def complete(self, caller: Caller) -> None:
+    def handle(self, caller: Caller) -> None:
+        """Answer ``connectionRefreshComplete`` on a connection that `$connect` refreshed."""
         now = self.clock()
         conn = self.sessions.get_connection(caller.connection_id, int(now))
         if conn is None:
-            raise SessionNotFound("this connection is not part of a live session")
+            raise not_connected()
         if not conn.is_refresh:
             raise InvalidAction(
                 "refreshConnection is only valid on a connection opened with "
@@ -39,6 +40,6 @@ class RefreshService:
             )
         # The identity that $connect established rides on every message of the connection.
         if conn.role is Role.SPEAKER and conn.user_id != caller.user_id:
-            raise Forbidden("only the speaker who created the session may refresh it")
+            raise not_the_speaker()
         done = messages.connection_refresh_complete(conn, int(now * 1000))
         self.notifier.post(caller.connection_id, done)
