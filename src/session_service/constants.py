@@ -11,8 +11,6 @@ What is per function or per route (names, sizes, environment, grants, output ids
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 SERVICE_NAME = "session-management"
 STACK_NAME_TEMPLATE = "SessionManagement-{env}"
 
@@ -138,24 +136,3 @@ OUTPUT_DASHBOARD_NAME = "DashboardName"
 OUTPUT_USER_POOL_ID = "UserPoolId"
 OUTPUT_APP_CLIENT_ID = "AppClientId"
 OUTPUT_CUSTOM_DOMAIN = "CustomDomainName"  # only when config names a domain
-
-
-# --- Transitional: names that moved ---------------------------------------------------------
-# handlers/_runtime.py still reads ROUTES and DEFAULT_ROUTE from here; they now live in
-# session_service.specs and session_service.protocol. Served lazily (this module imports
-# nothing at load), and to be removed once the handlers read the specs themselves.
-if TYPE_CHECKING:
-    ROUTES: dict[str, str]
-    DEFAULT_ROUTE: str
-else:
-
-    def __getattr__(name: str) -> Any:
-        if name == "ROUTES":
-            from session_service.specs import ROUTES as routes
-
-            return {key: route.function for key, route in routes.items()}
-        if name == "DEFAULT_ROUTE":
-            from session_service.protocol import DEFAULT_ROUTE as default
-
-            return default
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
