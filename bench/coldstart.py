@@ -118,8 +118,9 @@ def measure(repetitions: int = 7, env: str = "dev") -> dict[str, Any]:
         if name in failures:
             handlers[name] = {"module": module, "error": failures[name]}
             continue
-        entry = {"module": module, **_stats(samples[name])}
-        entry["ratio_to_boto3"] = round(entry["median_ms"] / boto_stats["median_ms"], 2)
+        stats = _stats(samples[name])
+        entry: dict[str, Any] = {"module": module, **stats}
+        entry["ratio_to_boto3"] = round(stats["median_ms"] / boto_stats["median_ms"], 2)
         handlers[name] = entry
     return {
         "method": "fresh interpreter per import, time.perf_counter around importlib.import_module",

@@ -28,7 +28,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -251,7 +251,10 @@ class LoadGenerator:
         self._phases: dict[str, float] = {}
         host = urlsplit(endpoint).hostname or ""
         # Only a deployed endpoint may go through a proxy; loopback never does.
-        self._proxy: bool | None = None if host in ("127.0.0.1", "localhost", "::1") else True
+        # websockets' proxy argument: None for loopback, True to use the environment's proxy.
+        self._proxy: Literal[True] | None = (
+            None if host in ("127.0.0.1", "localhost", "::1") else True
+        )
 
     # --- the run ------------------------------------------------------------------------
     async def run(self) -> LevelResult:

@@ -208,7 +208,8 @@ def write_plot(results: dict[str, Any], path: Path) -> Path | None:
         return None
     figure, axes = plt.subplots(2, 3, figsize=(15, 8.5), sharex=True)
     for ax, op in zip(axes.flat, PLOTTED, strict=True):
-        xs, series = [], {"p50_ms": [], "p95_ms": [], "p99_ms": []}
+        xs: list[int] = []
+        series: dict[str, list[float]] = {"p50_ms": [], "p95_ms": [], "p99_ms": []}
         for level in levels:
             stats = level["operations"].get(op)
             if not stats or stats.get("p50_ms") is None:

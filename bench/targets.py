@@ -78,7 +78,9 @@ def evaluate(targets: Targets, operations: dict[str, dict[str, Any]]) -> dict[st
     for op, limit in targets.p95_ms.items():
         stats = operations.get(op)
         p95 = stats.get("p95_ms") if stats else None
-        measured = "no sample" if p95 is None else f"{p95:.0f} ms ({stats['ok']} samples)"
+        measured = (
+            "no sample" if p95 is None or not stats else f"{p95:.0f} ms ({stats['ok']} samples)"
+        )
         checks.append(
             _check(f"{op} p95", f"< {limit:.0f} ms", measured, p95 is not None and p95 < limit)
         )

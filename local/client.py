@@ -64,7 +64,7 @@ class Participant:
         self.role = Role.SPEAKER if creates else Role.LISTENER
 
     async def run(self) -> None:
-        ws = await connect(url(self.state, **self.query))
+        ws: ClientConnection | None = await connect(url(self.state, **self.query))
         while ws is not None:
             ws = await self._serve(ws)
 

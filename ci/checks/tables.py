@@ -72,7 +72,8 @@ def _billing(dep: Deployment, key: str) -> Outcome:
 
 def _gsi(dep: Deployment) -> Outcome:
     table = describe(dep, "connections")
-    (spec,) = C.TABLES["connections"]["indexes"]  # type: ignore[misc]
+    indexes_spec: tuple[dict[str, str], ...] = C.TABLES["connections"]["indexes"]  # type: ignore[assignment]
+    (spec,) = indexes_spec
     indexes = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
     index = indexes.get(spec["name"])
     expected = (
