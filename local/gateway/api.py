@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local.runtime import InvokeResult
+from session_service import protocol
 
 Integration = Callable[[dict[str, Any]], InvokeResult]
 
@@ -21,9 +22,10 @@ AUTHORIZER_RESULT_LIMIT = 8 * KB
 URL_LIMIT = 4096
 IDLE_TIMEOUT = 10 * 60.0
 MAX_DURATION = 2 * 60 * 60.0
-CONNECT = "$connect"
-DISCONNECT = "$disconnect"
-DEFAULT = "$default"
+# API Gateway's own route keys, as the protocol spells them.
+CONNECT = protocol.CONNECT_ROUTE
+DISCONNECT = protocol.DISCONNECT_ROUTE
+DEFAULT = protocol.DEFAULT_ROUTE
 
 
 @dataclass
