@@ -48,6 +48,7 @@ class Options:
     commit: str | None = None
     junit: tuple[Path, ...] = ()
     repo_root: Path = REPO_ROOT
+    handler_log: Path | None = None
 
 
 class Clients:
@@ -56,9 +57,14 @@ class Clients:
     def __init__(self, region: str, endpoint_url: str | None = None) -> None:
         self.region = region
         self.endpoint_url = endpoint_url
-        self._session = boto3.session.Session(region_name=region)
         self._made: dict[str, Any] = {}
         self._config = BotoConfig(retries={"max_attempts": 3, "mode": "standard"})
+
+    @cached_property
+    def _session(self) -> boto3.session.Session:
+        """Made on the first client: a named profile that does not exist raises here, inside
+        the checks and the access probe, which report it, not while the deployment is set up."""
+        return boto3.session.Session(region_name=self.region)
 
     def __call__(self, service: str) -> Any:
         if service not in self._made:

@@ -101,3 +101,15 @@ def run(
             if on_result:
                 on_result(result)
     return [results[item.id] for item in CATALOGUE if item.id in results]
+
+
+def not_verified(dep: Deployment, sections: Iterable[str], cause: str, remedy: str) -> list[Result]:
+    """Every line of ``sections`` failed with the one ``cause`` that stopped the run before any
+    check (no credentials, no stack): the reports and the sign-off still say what was not done."""
+    chosen = set(sections)
+    dep.scratch.setdefault("started_at", datetime.now(UTC).replace(microsecond=0).isoformat())
+    return [
+        _result(dep, item, failed(f"not verified: {cause}", remedy), 0.0)
+        for item in CATALOGUE
+        if item.section in chosen
+    ]

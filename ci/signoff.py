@@ -10,15 +10,27 @@ import json
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ci.checks.manual import SIGNOFF_ENV
 from ci.deployment import Deployment
 from ci.model import Result, Status, Summary
 
 
-def record(dep: Deployment, results: list[Result]) -> dict[str, Any]:
+def _stack_status(dep: Deployment) -> str | None:
+    """The stack's status, or what stopped reading it: the record is written either way."""
+    try:
+        return (dep.stack or {}).get("StackStatus")
+    except (BotoCoreError, ClientError) as err:
+        return f"unknown ({type(err).__name__})"
+
+
+def record(dep: Deployment, results: list[Result], error: str | None = None) -> dict[str, Any]:
     summary = Summary.of(results)
     options = dep.options
     return {
         "environment": dep.env,
+        "signs_off": SIGNOFF_ENV.get(dep.env),
         "stack": dep.stack_name,
         "region": dep.region,
         "version": options.version,
@@ -28,6 +40,7 @@ def record(dep: Deployment, results: list[Result]) -> dict[str, Any]:
         "verified_at": dep.scratch.get("started_at"),
         "sections": sorted({r.section for r in results}),
         "result": "passed" if summary.ok else "failed",
+        "error": error,
         "summary": summary.counts,
         "failed": [
             {"id": r.id, "text": r.text, "read": r.evidence}
@@ -39,14 +52,19 @@ def record(dep: Deployment, results: list[Result]) -> dict[str, Any]:
             for r in results
             if r.status is Status.MANUAL
         ],
-        "stack_status": (dep.stack or {}).get("StackStatus"),
+        "stack_status": None if error else _stack_status(dep),
     }
 
 
 def markdown(data: dict[str, Any]) -> str:
     rows = [
         ("Environment", data["environment"]),
-        ("Stack", f"{data['stack']} ({data['region']}, {data['stack_status']})"),
+        (
+            "Signs off",
+            data["signs_off"]
+            or f"nothing: a {data['environment']} run signs off " "no environment",
+        ),
+        ("Stack", f"{data['stack']} ({data['region']}, {data['stack_status'] or 'not read'})"),
         ("Version", data["version"] or "—"),
         ("Commit", data["commit"] or "—"),
         ("Deployed by", data["deployed_by"] or "— (not given)"),
@@ -59,6 +77,8 @@ def markdown(data: dict[str, Any]) -> str:
     ]
     out = [f"# Sign-off: {data['environment']}", "", "| | |", "| --- | --- |"]
     out += [f"| {k} | {v} |" for k, v in rows]
+    if data["error"]:
+        out += ["", "## Not verified", "", data["error"]]
     if data["failed"]:
         out += ["", "## Failed checks", ""]
         out += [f"- `{f['id']}` {f['text']}: {f['read']}" for f in data["failed"]]
@@ -69,8 +89,10 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def write(dep: Deployment, results: list[Result], directory: Path) -> list[Path]:
-    data = record(dep, results)
+def write(
+    dep: Deployment, results: list[Result], directory: Path, error: str | None = None
+) -> list[Path]:
+    data = record(dep, results, error)
     directory.mkdir(parents=True, exist_ok=True)
     as_json = directory / f"signoff-{dep.env}.json"
     as_md = directory / f"signoff-{dep.env}.md"

@@ -14,16 +14,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ci import runner, signoff
+from ci import access, runner, signoff
 from ci.checklist import SECTIONS
 from ci.deployment import LOCAL_ENV, REPO_ROOT, Deployment, Options
 from ci.local_state import STATE_FILE, LocalEnvironmentMissing, read_state
 from ci.model import Result, Summary
 from ci.report import json_report, junit, markdown
 from ci.report.terminal import TerminalReporter
+from infra.config import available_environments
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_NOT_VERIFIED = 3  # nothing could be read: no credentials, refused ones, no stack
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,6 +61,11 @@ def parser() -> argparse.ArgumentParser:
         help="JUnit XML of `make test` (evidence for 'All unit tests passing'; repeatable)",
     )
     p.add_argument("--state-file", type=Path, default=STATE_FILE, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--handler-log",
+        type=Path,
+        help="where the handlers of the verified system log (the report names it; `make demo`)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show the evidence of passes too")
     return p
 
@@ -82,12 +89,14 @@ def options_from(args: argparse.Namespace) -> Options:
         version=args.version,
         commit=args.commit or os.environ.get("GITHUB_SHA"),
         junit=tuple(args.junit),
+        handler_log=args.handler_log,
     )
 
 
-def write_reports(dep: Deployment, results: list[Result]) -> list[Path]:
+def write_reports(dep: Deployment, results: list[Result], error: str | None = None) -> list[Path]:
     directory = dep.options.report_dir
     directory.mkdir(parents=True, exist_ok=True)
+    handler_log = str(dep.options.handler_log) if dep.options.handler_log else None
     meta = {
         "stack": dep.stack_name,
         "region": dep.region,
@@ -96,8 +105,10 @@ def write_reports(dep: Deployment, results: list[Result]) -> list[Path]:
         "commit": dep.options.commit,
         "verified_at": dep.scratch.get("started_at"),
         "sections": list(dep.options.sections),
+        "error": error,
+        "handler_log": handler_log,
     }
-    text = markdown.render(results, dep.env)
+    text = markdown.render(results, dep.env, error=error, handler_log=handler_log)
     written = {
         directory / f"verify-{dep.env}.md": text,
         directory / f"verify-{dep.env}.json": json_report.render(results, dep.env, meta),
@@ -109,7 +120,7 @@ def write_reports(dep: Deployment, results: list[Result]) -> list[Path]:
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(text + "\n")
-    return [*written, *signoff.write(dep, results, directory)]
+    return [*written, *signoff.write(dep, results, directory, error)]
 
 
 def verify(
@@ -118,18 +129,33 @@ def verify(
     """Run the verification; (exit status, results). Tests call this with an in-process moto."""
     dep = dep or Deployment(options)
     reporter = reporter or TerminalReporter()
+    problem = access.probe(dep, options.sections)
+    if problem is not None:
+        results = runner.not_verified(dep, options.sections, problem.what, problem.how)
+        paths = write_reports(dep, results, problem.line())
+        reporter.not_verified(problem.line(), [str(p) for p in paths])
+        return EXIT_NOT_VERIFIED, results
     reporter.console.print(
         f"[bold]Verifying {dep.stack_name}[/] in {dep.region}"
         + (f" at {dep.endpoint_url}" if dep.endpoint_url else "")
     )
     results = runner.run(dep, options.sections, reporter.result, reporter.section)
     paths = write_reports(dep, results)
-    reporter.finish(results, dep.env, [str(p) for p in paths])
+    log = str(options.handler_log) if options.handler_log else None
+    reporter.finish(results, dep.env, [str(p) for p in paths], log)
     return (0 if Summary.of(results).ok else EXIT_FAILED), results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    known = available_environments()
+    if args.env not in known:
+        print(
+            f"error: no environment {args.env!r}: expected one of {', '.join(known)} "
+            f"(one infra/config/<env>.json each)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         options = options_from(args)
     except LocalEnvironmentMissing as err:

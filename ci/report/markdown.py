@@ -38,10 +38,20 @@ def _line(result: Result) -> list[str]:
     return lines
 
 
-def render(results: list[Result], env: str, title: str = "Deployment checklist") -> str:
+def render(
+    results: list[Result],
+    env: str,
+    title: str = "Deployment checklist",
+    error: str | None = None,
+    handler_log: str | None = None,
+) -> str:
     summary = Summary.of(results)
-    verdict = "passed" if summary.ok else "FAILED"
-    out = [f"# {title}: `{env}` — {verdict}", "", f"{summary.line()}", ""]
+    verdict = "NOT VERIFIED" if error else ("passed" if summary.ok else "FAILED")
+    out = [f"# {title}: `{env}` — {verdict}", "", summary.sentence(), ""]
+    if error:
+        out += [f"**Not verified:** {_escape(error)}", ""]
+    if handler_log:
+        out += [f"The handlers' logs of this run: `{handler_log}`", ""]
     heading = subheading = None
     for result in results:
         if result.heading != heading:
