@@ -92,12 +92,20 @@ test: $(ALL_TOOLS) ## Run every test: unit, integration (moto), infrastructure (
 	$(BIN)/pytest $(TESTS)
 
 .PHONY: lint
-lint: $(PY_TOOLS) ## ruff, black --check, mypy, workflow lint (actionlint, zizmor offline), taskcat lint
-	$(BIN)/ruff check .
-	$(BIN)/black --check .
-	$(BIN)/mypy
-	$(MAKE) --no-print-directory workflow-lint
-	$(MAKE) --no-print-directory taskcat-lint
+# Each gate of `make lint` runs through ci.gates, which records it in reports/lint.json for the
+# checklist's "Code linted successfully" line (ticked only when every gate ran on that code).
+# `$(call gate,NAME)` prefixes a gate's command; outside `make lint` (LINT_RECORD unset) it is
+# empty, so `make workflow-lint` alone runs the bare tools and records nothing.
+GATE = $(PY) -m ci.gates --record $(REPORTS)/lint.json
+gate = $(if $(LINT_RECORD),$(GATE) run $(1) --)
+lint: $(PY_TOOLS) ## ruff, black --check, mypy, workflow lint (actionlint, shellcheck, zizmor offline), taskcat lint
+	@$(GATE) begin
+	$(GATE) run ruff -- $(BIN)/ruff check .
+	$(GATE) run black -- $(BIN)/black --check .
+	$(GATE) run mypy -- $(BIN)/mypy
+	$(MAKE) --no-print-directory workflow-lint LINT_RECORD=1
+	$(MAKE) --no-print-directory taskcat-lint LINT_RECORD=1
+	@$(GATE) end
 
 .PHONY: format
 format: $(PY_TOOLS) ## Format the code (ruff --fix, black)
@@ -121,12 +129,12 @@ local: $(CDK_TOOLS) ## Run the whole system on this machine (moto + local WebSoc
 	$(PY) -m local $(if $(PROFILE),--profile $(PROFILE))
 
 .PHONY: verify
-verify: $(CDK_TOOLS) ## Verify the ENV deployment against the deployment checklist (ENV=local against `make local`)
-	$(PY) -m ci.verify --env $(ENV) $(VERIFY_ARGS)
+verify: $(CDK_TOOLS) ## Verify the ENV deployment against the deployment checklist (ENV=local against `make local`; VERBOSE=1 shows what each pass read)
+	$(PY) -m ci.verify --env $(ENV) $(if $(VERBOSE),--verbose) $(VERIFY_ARGS)
 
 .PHONY: demo
-demo: $(CDK_TOOLS) ## Start the local environment, deploy, verify against the checklist, print the report, stop
-	$(PY) -m local --demo
+demo: $(CDK_TOOLS) ## Start the local environment, deploy, verify against the checklist, print the report, stop (VERBOSE=1 shows what each pass read)
+	$(PY) -m local --demo $(if $(VERBOSE),--verbose)
 
 .PHONY: github-settings
 github-settings: $(PY_TOOLS) ## Print the gh api calls that give REPO=OWNER/NAME the environments of infra/config/github-settings.json (APPLY=1 makes them)
@@ -159,7 +167,7 @@ taskcat: $(TASKCAT_STAMP) $(TASKCAT_TEMPLATE) ## Deploy the staging stack in two
 
 .PHONY: taskcat-lint
 taskcat-lint: $(TASKCAT_STAMP) $(TASKCAT_TEMPLATE) ## Lint taskcat/.taskcat.yml and its template (remade first when the sources changed)
-	$(TASKCAT_VENV)/bin/taskcat lint --project-root $(TASKCAT_PROJECT)
+	$(call gate,taskcat-lint) $(TASKCAT_VENV)/bin/taskcat lint --project-root $(TASKCAT_PROJECT)
 
 .PHONY: clean
 clean: ## Remove build outputs (keeps the installed tools)
@@ -233,9 +241,9 @@ synth-summary: ## Render the synthesized assemblies under cdk.out/ as markdown (
 
 .PHONY: workflow-lint
 workflow-lint: $(PY_TOOLS) ## Lint the GitHub workflows, the composite action and dependabot (actionlint, zizmor offline)
-	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck .github/workflows/*.yml
-	$(BIN)/shellcheck .github/scripts/*.sh
-	$(BIN)/zizmor --offline --min-severity=low .github
+	$(call gate,actionlint) $(BIN)/actionlint -shellcheck $(BIN)/shellcheck .github/workflows/*.yml
+	$(call gate,shellcheck) $(BIN)/shellcheck .github/scripts/*.sh
+	$(call gate,zizmor) $(BIN)/zizmor --offline --min-severity=low .github
 
 .PHONY: oidc-synth
 oidc-synth: $(CDK_TOOLS) ## Synthesize the GitHub OIDC stacks (infra/github_oidc, config infra/config/github.json) into cdk.out/github-oidc

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ci import gates
 from ci.checks import check
 from ci.model import Outcome, failed, manual, mask_email, passed, skipped
 from ci.model import check as verdict
@@ -278,21 +279,43 @@ def _tests(dep: Deployment) -> Outcome:
     )
 
 
+def _lint_record(dep: Deployment) -> Outcome | None:
+    """The verdict of ``make lint``'s record when it ran on this very code, else ``None``."""
+    record = gates.Record.read(dep.options.report_dir / gates.RECORD.name)
+    if record is None or record.tree is None:
+        return None
+    if record.tree != gates.fingerprint(dep.options.repo_root):
+        return None
+    bad = record.failed
+    if bad is not None:
+        return failed(
+            f"`make lint` on this code: {bad['name']} failed (exit {bad['exit']}) at "
+            f"{record.started_at}",
+            "every gate of `make lint` passed",
+        )
+    if not record.complete:
+        return None
+    return passed(f"`make lint` passed on this code at {record.started_at}: {record.names()}")
+
+
 @check("pre.lint")
 def _lint(dep: Deployment) -> Outcome:
+    recorded = _lint_record(dep)
+    if recorded is not None:
+        return recorded
     ruff = _tool(dep, "ruff")
     if ruff is None:
-        return skipped("ruff not installed (run `make install`)")
+        return failed("ruff not installed", "`make install`, then `make lint`")
     code, out = _run([ruff, "check", "--output-format", "concise", "--quiet", "."], dep)
     findings = [line for line in out.splitlines() if re.match(r"^\S+:\d+:\d+: ", line)]
     shown = "; ".join(findings[:3]) + (" …" if len(findings) > 3 else "")
     last = f"{len(findings)} findings: {shown}" if findings else (out[-200:] or "no findings")
-    return verdict(
-        code == 0,
-        f"ruff check: {last}",
-        "ruff check: no findings",
-        "ruff is the lint gate run here; mypy, actionlint, zizmor and taskcat lint run in the "
-        "pipeline's `make lint` job",
+    if code != 0:
+        return failed(f"ruff check: {last}", "ruff check: no findings")
+    return manual(
+        "run `make lint` (ruff, black --check, mypy, workflow and taskcat lint) on this code; "
+        "it records its gates for this line",
+        f"only ruff ran here: {last}; no `make lint` record for this code",
     )
 
 
@@ -300,7 +323,7 @@ def _lint(dep: Deployment) -> Outcome:
 def _format(dep: Deployment) -> Outcome:
     black = _tool(dep, "black")
     if black is None:
-        return skipped("black not installed (run `make install`)")
+        return failed("black not installed", "`make install`, then `make format`")
     code, out = _run([black, "--check", "."], dep)
     files = [
         line.removeprefix("would reformat ").replace(f"{dep.options.repo_root}/", "")
