@@ -92,6 +92,21 @@ class Summary:
     def line(self) -> str:
         return ", ".join(f"{n} {name}" for name, n in self.counts.items())
 
+    def sentence(self) -> str:
+        """The verdict in words: "passed" is said only when no automatic line failed, and the
+        lines that are not automatic passes are named for what they are."""
+        count = self.counts.get
+        rest = (
+            f"{count(Status.MANUAL.value, 0)} left to a person (manual), "
+            f"{count(Status.SKIPPED.value, 0)} not applicable here (skipped)"
+        )
+        passes, fails = count(Status.PASS.value, 0), count(Status.FAIL.value, 0)
+        if fails:
+            return f"FAILED: {fails} automatic line(s) failed, {passes} passed; {rest}"
+        if not passes:
+            return f"nothing verified: no automatic line ran; {rest}"
+        return f"PASSED: every automatic line passed ({passes}); {rest}"
+
 
 # A JWT (three base64url segments, header starting with '{"' -> 'eyJ') never reaches a report.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")

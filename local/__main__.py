@@ -58,16 +58,44 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--synth", action="store_true", help="synthesize even if up to date")
     p.add_argument("--demo", action="store_true", help="start, verify, print the report, stop")
     p.add_argument("-q", "--quiet", action="store_true", help="hide the handlers' own logs")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="--demo: show what each passing line read"
+    )
     return p
 
 
-def configure_logging(quiet: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
+# What the demo's terminal keeps out: the handlers' and the gateway's own lines, which would
+# interleave with the verification's report. They go to DEMO_LOG, which the report names.
+DEMO_LOG = Path("reports") / "local-handlers.log"
+_TRAFFIC_LOGGERS = ("lambda", "local.gateway")
+
+
+class _NotTraffic(logging.Filter):
+    """Passes the local system's own lines and every warning; drops request-by-request logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        return not any(
+            record.name == name or record.name.startswith(f"{name}.") for name in _TRAFFIC_LOGGERS
+        )
+
+
+def configure_logging(quiet: bool, log_file: Path | None = None) -> None:
+    """Logs to stderr; with ``log_file``, the traffic logs go to that file only."""
+    formatter = logging.Formatter(
+        "%(asctime)s %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setFormatter(formatter)
+    handlers: list[logging.Handler] = [terminal]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        terminal.addFilter(_NotTraffic())
+        to_file = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+        to_file.setFormatter(formatter)
+        handlers.append(to_file)
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True)
     for noisy in ("websockets", "botocore", "boto3", "urllib3", "werkzeug", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     if quiet:
@@ -149,7 +177,7 @@ def wait_for_interrupt() -> None:
         pass
 
 
-def run_demo(env: LocalEnvironment) -> int:
+def run_demo(env: LocalEnvironment, handler_log: Path = DEMO_LOG, verbose: bool = False) -> int:
     if importlib.util.find_spec("ci.verify") is None:
         logger.error("ci.verify is not available: nothing to verify the deployment with")
         return 2
@@ -165,6 +193,9 @@ def run_demo(env: LocalEnvironment) -> int:
             env.endpoint,
             "--region",
             env.region,
+            "--handler-log",
+            str(handler_log),
+            *(["--verbose"] if verbose else []),
         ]
     )
     return status
@@ -172,7 +203,7 @@ def run_demo(env: LocalEnvironment) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    configure_logging(args.quiet)
+    configure_logging(args.quiet, DEMO_LOG if args.demo else None)
     running = running_state()
     if running is not None and not args.demo:
         logger.error(
@@ -202,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         if args.demo:
-            return run_demo(env)
+            return run_demo(env, verbose=args.verbose)
         print(banner(env, env.speaker_token(), args.profile), flush=True)
         wait_for_interrupt()
         logger.info("stopping …")

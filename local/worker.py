@@ -48,6 +48,15 @@ def _error(exc: BaseException) -> dict[str, Any]:
     }
 
 
+# A Lambda authorizer refuses by raising this exact message (API Gateway answers 401): an
+# expected outcome, which the handler has already logged in one line, not a crash to trace.
+AUTHORIZER_REFUSAL = "Unauthorized"
+
+
+def _is_expected_refusal(exc: BaseException) -> bool:
+    return type(exc) is Exception and str(exc) == AUTHORIZER_REFUSAL
+
+
 def _load(entry_point: str) -> Any:
     module_name, _, function_name = entry_point.rpartition(".")
     module = importlib.import_module(module_name)
@@ -75,7 +84,8 @@ def serve(entry_point: str, requests: TextIO, answers: TextIO) -> None:
             try:
                 answer = {"ok": True, "result": handler(request["event"], context)}  # type: ignore[misc]
             except Exception as exc:
-                traceback.print_exc()
+                if not _is_expected_refusal(exc):
+                    traceback.print_exc()
                 answer = _error(exc)
         sys.stdout.flush()
         sys.stderr.flush()

@@ -39,7 +39,8 @@ VERIFICATION_SECTIONS = (
     "production",
 )
 DERIVED_SECTIONS = ("documentation", "rollback", "sign-off")
-SIGNOFF_ENV = {"dev": "dev", "local": "dev", "staging": "staging", "prod": "prod"}
+# Which sign-off a verification scores: a local run signs off no environment.
+SIGNOFF_ENV = {"dev": "dev", "staging": "staging", "prod": "prod"}
 _SUBSECTION = {"dev": "Development", "staging": "Staging", "prod": "Production"}
 
 
@@ -56,19 +57,24 @@ def failures(dep: Deployment) -> list[Result]:
 
 
 def summarise(dep: Deployment, sections: tuple[str, ...], what: str) -> Outcome:
-    """Pass when every check of ``sections`` passed (skips allowed), fail naming any failure."""
+    """Pass only when no check of ``sections`` failed or waits for a person; the evidence says
+    how many passed and names the lines that were not applicable, so a pass never reads as a
+    partial count."""
     ran = [r for r in results(dep).values() if r.section in sections]
     missing = [s for s in sections if not any(r.section == s for r in ran)]
     if missing:
         return skipped(f"not run in this verification: {', '.join(missing)} (run every section)")
     bad = [r.id for r in ran if r.status is Status.FAIL]
     pending = [r.id for r in ran if r.status is Status.MANUAL]
-    counts = f"{sum(r.status is Status.PASS for r in ran)}/{len(ran)} {what} checks passed"
+    not_applicable = [r.id for r in ran if r.status is Status.SKIPPED]
+    counts = f"{sum(r.status is Status.PASS for r in ran)} of {len(ran)} {what} checks passed"
+    if not_applicable:
+        counts += f", {len(not_applicable)} not applicable here ({', '.join(not_applicable)})"
     if bad:
         return failed(f"{counts}; failed: {', '.join(bad)}", f"every {what} check passed")
     if pending:
         return manual(f"complete the manual items {', '.join(pending)}", counts)
-    return passed(counts)
+    return passed(f"{counts}: none failed")
 
 
 # --- Documentation -------------------------------------------------------------------------
@@ -221,6 +227,11 @@ def _applies(dep: Deployment, which: str) -> Outcome | None:
     mine = SIGNOFF_ENV.get(dep.env)
     if mine == which:
         return None
+    if mine is None:
+        return skipped(
+            f"{_SUBSECTION[which]} sign-off; a {dep.env} run signs off no environment "
+            f"(`make verify ENV={which}` scores it)"
+        )
     return skipped(f"{_SUBSECTION[which]} sign-off; this verification is of {dep.env}")
 
 

@@ -24,8 +24,14 @@ for _item in CATALOGUE:
 class TerminalReporter:
     """Prints progress as checks run; ``finish`` prints what failed and the totals."""
 
-    def __init__(self, console: Console | None = None, verbose: bool = False) -> None:
-        self.console = console or Console(highlight=False)
+    def __init__(
+        self,
+        console: Console | None = None,
+        verbose: bool = False,
+        errors: Console | None = None,
+    ) -> None:
+        self.console = console or Console(highlight=False, soft_wrap=True)
+        self.errors = errors or Console(stderr=True, highlight=False, soft_wrap=True)
         self.verbose = verbose
         self._subheading: str | None = None
 
@@ -46,7 +52,16 @@ class TerminalReporter:
         if detail and (self.verbose or result.status is not Status.PASS):
             self.console.print(f"           [dim]{escape(detail)}[/]")
 
-    def finish(self, results: list[Result], env: str, written: list[str]) -> None:
+    def not_verified(self, problem: str, written: list[str]) -> None:
+        """One line for the cause that stopped the run before any check, then the reports."""
+        self.errors.print(f"[bold red]error:[/] {escape(problem)}")
+        self.console.print("[dim]nothing verified; the reports say so on every line:[/]")
+        for path in written:
+            self.console.print(f"[dim]wrote {escape(path)}[/]")
+
+    def finish(
+        self, results: list[Result], env: str, written: list[str], handler_log: str | None = None
+    ) -> None:
         failed = [r for r in results if r.status is Status.FAIL]
         if failed:
             self.console.rule("[bold red]Failed[/]")
@@ -61,7 +76,8 @@ class TerminalReporter:
                     self.console.print(f"    [bold]{label}:[/] {escape(value)}")
         summary = Summary.of(results)
         style = "bold green" if summary.ok else "bold red"
-        verdict = "PASSED" if summary.ok else "FAILED"
-        self.console.print(f"[{style}]{env}: verification {verdict}[/] — {summary.line()}")
+        self.console.print(f"[{style}]{env}: verification {escape(summary.sentence())}[/]")
+        if handler_log:
+            self.console.print(f"[dim]the handlers' logs of this run: {escape(handler_log)}[/]")
         for path in written:
             self.console.print(f"[dim]wrote {escape(path)}[/]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ci import verify
 from ci.checks import REGISTRY, load_all
 from ci.deployment import Options
 from ci.local_state import NOT_RUNNING, LocalEnvironmentMissing, read_state
-from ci.model import Outcome, Result, Status, redact
+from ci.model import Outcome, Result, Status, Summary, redact
 from ci.report import junit, markdown
 from ci.report.terminal import TerminalReporter
 
@@ -54,6 +55,19 @@ def test_markdown_ticks_passes_and_explains_the_rest() -> None:
     assert "expected: PAY_PER_REQUEST" in text
     assert "see: `aws dynamodb describe-table --table-name Sessions-dev`" in text
     assert "FAILED" in text.splitlines()[0]
+
+
+def test_the_verdict_says_passed_only_when_no_automatic_line_failed() -> None:
+    mixed = [_result(Status.PASS), _result(Status.MANUAL), _result(Status.SKIPPED)]
+    assert Summary.of(mixed).sentence() == (
+        "PASSED: every automatic line passed (1); 1 left to a person (manual), "
+        "1 not applicable here (skipped)"
+    )
+    failing = Summary.of([*mixed, _result(Status.FAIL)]).sentence()
+    assert failing.startswith("FAILED: 1 automatic line(s) failed, 1 passed;")
+    nothing = Summary.of([_result(Status.SKIPPED)]).sentence()
+    assert nothing.startswith("nothing verified")
+    assert "PASSED" not in nothing
 
 
 def test_junit_maps_fail_to_failure_and_manual_or_skipped_to_skipped() -> None:
@@ -129,6 +143,15 @@ def test_verify_writes_every_report_and_the_signoff_and_fails_on_a_failure(
         "abc1234",
     )
     assert signoff["deployed_by"] == "pipeline-actor"
+    assert signoff["signs_off"] == "dev"
+    verified = {r.id: r for r in results}["signoff.dev.verified"]
+    assert verified.status is Status.PASS
+    # "All verification steps passed" never ticks beside a bare partial count.
+    assert re.fullmatch(
+        r"(\d+) of (\d+) verification checks passed, (\d+) not applicable here \(.+\): "
+        r"none failed",
+        verified.evidence,
+    ), verified.evidence
     assert "# Deployment checklist: `dev` — passed" in summary.read_text()
 
     fake.client("dynamodb").update_time_to_live(
@@ -159,3 +182,13 @@ def test_unit_test_line_reads_the_pipelines_junit_file(deployment_of, tmp_path: 
     assert line().status is Status.MANUAL
     assert line(good).status is Status.PASS
     assert line(bad).status is Status.FAIL
+
+
+def test_the_terminal_shows_what_a_pass_read_only_when_verbose() -> None:
+    from rich.console import Console
+
+    line = _result(Status.PASS, evidence="TTL ENABLED on expiresAt")
+    for verbose, shown in ((False, False), (True, True)):
+        console = Console(record=True, width=200)
+        TerminalReporter(console=console, verbose=verbose).result(line)
+        assert ("TTL ENABLED on expiresAt" in console.export_text()) is shown

@@ -55,11 +55,14 @@ def _run(state_file: Path, reports: Path, *sections: str) -> tuple[int, dict[str
 
 
 def test_every_automatic_line_passes_against_the_local_environment(
-    state_file: Path, tmp_path: Path
+    state_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, results = _run(state_file, tmp_path, *SECTIONS)
     failed = {i: r["evidence"] for i, r in results.items() if r["status"] == "fail"}
     assert status == 0, failed
+    out = capsys.readouterr().out
+    assert "local: verification PASSED: every automatic line passed (" in out
+    assert "not applicable here (skipped)" in out
     smoke = [r for r in results.values() if r["section"] == "smoke"]
     assert len(smoke) == 8
     assert all(r["status"] == "pass" for r in smoke), smoke
@@ -81,6 +84,18 @@ def test_pre_deployment_lines_that_read_the_deployment_pass(
     )
     assert results["pre.tests"]["status"] == "manual"
     assert results["pre.cdk-bootstrap"]["status"] == "skipped"
+
+
+def test_a_local_run_signs_off_no_environment(state_file: Path, tmp_path: Path) -> None:
+    _, results = _run(state_file, tmp_path, "sign-off")
+    lines = [r for r in results.values() if r["section"] == "sign-off"]
+    assert lines
+    assert {r["status"] for r in lines} == {"skipped"}
+    assert all("a local run signs off no environment" in r["note"] for r in lines), lines
+    record = json.loads((tmp_path / "signoff-local.json").read_text())
+    assert record["signs_off"] is None
+    signoff = (tmp_path / "signoff-local.md").read_text()
+    assert "| Signs off | nothing: a local run signs off no environment |" in signoff
 
 
 # --- the pipelines' way: a pre-provisioned user, through the environment variables ----------
