@@ -94,6 +94,12 @@ API_NAME_TEMPLATE = "session-websocket-api-{env}"
 # warning must come before it, and a connection item must outlive it.
 API_GATEWAY_CONNECTION_LIMIT_MINUTES = 120
 AUTHORIZER_NAME = "session-authorizer"
+# A client heartbeats every 30 s (docs/protocol.md). A speaker not heard from (heartbeat, or the
+# connection opened by create or refresh) for three intervals plus a grace has lost its
+# connection, whether or not API Gateway ever delivered its `$disconnect`: its session takes
+# no new listeners.
+HEARTBEAT_INTERVAL_SECONDS = 30
+SPEAKER_STALENESS_SECONDS = 3 * HEARTBEAT_INTERVAL_SECONDS + 15
 
 # --- Metrics (CloudWatch EMF via Powertools) ----------------------------------------------
 METRICS_NAMESPACE = "SessionManagement"

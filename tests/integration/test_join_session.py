@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from session_service.constants import SPEAKER_STALENESS_SECONDS
+
 from .conftest import App, error_of
 
 
@@ -94,3 +96,36 @@ def test_eleventh_join_from_one_address_in_a_minute_is_refused_with_429(make_app
 def test_anonymous_listener_needs_no_identity(app: App) -> None:
     session_id = app.create()
     assert app.join("lis-1", session_id, user_id="") == {"statusCode": 200}
+
+
+def test_join_of_a_session_whose_speaker_went_silent_is_refused_with_404(app: App) -> None:
+    session_id = app.create()  # its speaker's socket is lost: no heartbeat, no $disconnect
+    app.clock.advance(SPEAKER_STALENESS_SECONDS + 1)
+    app.counter.reset()
+    response = app.join("lis-1", session_id)
+    assert app.counter.count <= 3, app.counter.operations
+    assert response["statusCode"] == 404
+    assert error_of(response)["code"] == "SESSION_NOT_FOUND"
+    assert app.connection("lis-1") is None
+    assert app.listener_count(session_id) == 0
+
+
+def test_join_of_a_session_whose_speaker_heartbeats_is_admitted_past_the_staleness(
+    app: App,
+) -> None:
+    session_id = app.create()
+    for _ in range(4):
+        app.clock.advance(SPEAKER_STALENESS_SECONDS / 2)
+        assert app.heartbeat("speaker-1")["statusCode"] == 200
+    assert app.join("lis-1", session_id) == {"statusCode": 200}
+    assert app.listener_count(session_id) == 1
+
+
+def test_listener_count_is_zero_once_the_session_has_ended(app: App) -> None:
+    session_id = app.create()
+    for i in range(2):
+        assert app.join(f"lis-{i}", session_id, ip=f"203.0.113.{i}") == {"statusCode": 200}
+    assert app.disconnect("speaker-1")["statusCode"] == 200
+    assert app.listener_count(session_id) == 0
+    assert app.disconnect("lis-0")["statusCode"] == 200
+    assert app.listener_count(session_id) == 0

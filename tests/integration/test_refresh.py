@@ -133,4 +133,5 @@ def test_session_lives_as_long_as_the_speaker_keeps_refreshing(app: App) -> None
         assert app.connect(f"spk-{n}", params, user_id="user-1") == {"statusCode": 200}
         app.disconnect(f"spk-{n - 1}")
     app.clock.advance(100 * 60)  # 400 minutes after creation
+    assert app.heartbeat("spk-3")["statusCode"] == 200  # the speaker is still there
     assert app.join("lis-1", session_id) == {"statusCode": 200}

@@ -50,18 +50,23 @@ def test_a_taken_session_id_is_false_and_a_taken_connection_refused(store: Any) 
         store.create_session(session("calm-heron-555"), speaker())
 
 
+def join(store: Any, conn: Connection, capacity: int) -> None:
+    """Add a listener to a session whose speaker ``spk-1`` was heard lately."""
+    store.add_listener(conn, capacity, NOW, "spk-1", (NOW - 60) * 1000)
+
+
 def test_a_full_or_missing_session_refuses_a_listener_with_what_it_found(store: Any) -> None:
     store.create_session(session(), speaker())
-    store.add_listener(listener("lis-1"), 1, NOW)
+    join(store, listener("lis-1"), 1)
     with pytest.raises(SessionRefused) as refused:
-        store.add_listener(listener("lis-2"), 1, NOW)
+        join(store, listener("lis-2"), 1)
     assert refused.value.session is not None
     assert refused.value.session.listener_count == 1
     with pytest.raises(ConnectionTaken):
-        store.add_listener(listener("lis-1"), 5, NOW)
+        join(store, listener("lis-1"), 5)
     other = Connection("lis-3", "calm-heron-555", Role.LISTENER, "en", 0, NOW + 60, "es")
     with pytest.raises(SessionRefused) as missing:
-        store.add_listener(other, 5, NOW)
+        join(store, other, 5)
     assert missing.value.session is None
 
 
@@ -89,13 +94,39 @@ def test_heartbeats_closer_than_the_interval_are_refused_with_the_time_left(stor
 
 def test_departures_change_things_once(store: Any) -> None:
     store.create_session(session(), speaker())
-    store.add_listener(listener("lis-1"), 5, NOW)
+    join(store, listener("lis-1"), 5)
     assert store.remove_listener(listener("lis-1"))
     assert not store.remove_listener(listener("lis-1"))
-    store.add_listener(listener("lis-2"), 5, NOW)
+    join(store, listener("lis-2"), 5)
     assert [c.connection_id for page in store.listener_pages("brave-otter-321") for c in page] == [
         "lis-2"
     ]
     assert store.end_session(speaker(), NOW * 1000) is EndOutcome.ENDED
     assert store.end_session(speaker(), NOW * 1000) is EndOutcome.ALREADY_GONE
-    assert not store.get_session("brave-otter-321", NOW).is_active
+    ended = store.get_session("brave-otter-321", NOW)
+    assert not ended.is_active
+    assert ended.listener_count == 0
+
+
+def test_a_listener_is_refused_by_a_session_whose_speaker_went_silent(store: Any) -> None:
+    store.create_session(session(), speaker())  # the speaker connected at NOW, never heartbeat
+    with pytest.raises(SessionRefused) as silent:
+        store.add_listener(listener("lis-1"), 5, NOW + 200, "spk-1", NOW * 1000)
+    assert silent.value.session is None
+    assert store.get_session("brave-otter-321", NOW).listener_count == 0
+    assert store.get_connection("lis-1", NOW) is None
+
+
+def test_a_speaker_heartbeat_after_the_threshold_keeps_the_session_joinable(store: Any) -> None:
+    store.create_session(session(), speaker())
+    store.record_heartbeat("spk-1", (NOW + 150) * 1000, 6000)
+    store.add_listener(listener("lis-1"), 5, NOW + 200, "spk-1", (NOW + 95) * 1000)
+    assert store.get_session("brave-otter-321", NOW).listener_count == 1
+
+
+def test_a_listener_is_refused_when_the_speakers_item_is_gone(store: Any) -> None:
+    store.create_session(session(), speaker())
+    store.delete_connections(["spk-1"])
+    with pytest.raises(SessionRefused) as gone:
+        join(store, listener("lis-1"), 5)
+    assert gone.value.session is None

@@ -4,7 +4,8 @@ They refuse what the real adapters refuse, with the same data-layer exceptions, 
 on them proves what the moto tests prove about the flow, without DynamoDB:
 - expired items (TTL passed) read as absent;
 - a connection id registers once (:class:`ConnectionTaken`);
-- a write conditioned on the session raises :class:`SessionRefused` with the session as found;
+- a write conditioned on the session raises :class:`SessionRefused` with the session as found
+  (with none when the join finds the speaker silent);
 - a heartbeat closer than the minimum interval is refused with the time left.
 ``tests/integration/test_store_contract.py`` runs the same scenarios on both.
 """
@@ -77,11 +78,24 @@ class InMemorySessions:
         self.connections[speaker.connection_id] = speaker
         return True
 
-    def add_listener(self, conn: Connection, capacity: int, now_s: int) -> None:
+    def add_listener(
+        self,
+        conn: Connection,
+        capacity: int,
+        now_s: int,
+        speaker_connection_id: str,
+        heard_after_ms: int,
+    ) -> None:
         self._register(conn)
         session = self.sessions.get(conn.session_id)
         if session is None or not session.is_live(now_s) or session.listener_count >= capacity:
             raise SessionRefused(session)
+        speaker = self.connections.get(speaker_connection_id)
+        if speaker is None or (
+            (speaker.last_heartbeat_at_ms or 0) <= heard_after_ms
+            and speaker.connected_at_ms <= heard_after_ms
+        ):
+            raise SessionRefused(None)
         self.sessions[session.session_id] = replace(
             session, listener_count=session.listener_count + 1
         )
@@ -147,7 +161,7 @@ class InMemorySessions:
             or session.speaker_connection_id != speaker.connection_id
         ):
             return EndOutcome.SUPERSEDED
-        self.sessions[session.session_id] = replace(session, is_active=False)
+        self.sessions[session.session_id] = replace(session, is_active=False, listener_count=0)
         if self.limits is not None:
             self.limits.release_session_slot()
         return EndOutcome.ENDED

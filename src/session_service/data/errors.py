@@ -30,7 +30,8 @@ class ConnectionTaken(DataError):
 class SessionRefused(DataError):
     """A write conditioned on the session's state was refused.
 
-    ``session`` is the session as the refusal found it (``None`` when it does not exist), so the
+    ``session`` is the session as the refusal found it (``None`` when it does not exist, or when
+    its speaker has gone silent: a session that lost its speaker is no session), so the
     caller can tell an ended session from a full one or another speaker's.
     """
 

@@ -197,11 +197,23 @@ class SessionStore:
             raise ConnectionTaken(speaker.connection_id)
         return False  # the session id is taken
 
-    def add_listener(self, conn: Connection, capacity: int, now_s: int) -> None:
-        """Register a listener and count it, if the session is live and below ``capacity``.
+    def add_listener(
+        self,
+        conn: Connection,
+        capacity: int,
+        now_s: int,
+        speaker_connection_id: str,
+        heard_after_ms: int,
+    ) -> None:
+        """Register a listener and count it, if the session is live and below ``capacity`` and
+        its speaker was heard after ``heard_after_ms``.
 
-        Raises :class:`ConnectionTaken` when the connection already has an item, and
-        :class:`SessionRefused` (with the session as found) when the session is not live or full.
+        The speaker's liveness is a ConditionCheck on its connection item inside the same
+        transaction, so a join still costs one write request: a heartbeat or the connection's
+        opening (create, refresh) after ``heard_after_ms`` passes. Raises
+        :class:`ConnectionTaken` when the connection already has an item, and
+        :class:`SessionRefused` (with the session as found) when the session is not live or
+        full, or with no session when its speaker has gone silent or its item is gone.
         """
         update = {
             "Update": {
@@ -221,7 +233,28 @@ class SessionStore:
                 "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             }
         }
-        self._transact_on_session([self._put_connection(conn), update], conn.connection_id)
+        speaker_heard = {
+            "ConditionCheck": {
+                "TableName": self._connections,
+                "Key": {c.CONNECTIONS_KEY: s(speaker_connection_id)},
+                "ConditionExpression": (
+                    "attribute_exists(#cid) AND "
+                    "(lastHeartbeatAt > :since OR connectedAt > :since)"
+                ),
+                "ExpressionAttributeNames": {"#cid": c.CONNECTIONS_KEY},
+                "ExpressionAttributeValues": {":since": n(heard_after_ms)},
+            }
+        }
+        items = [self._put_connection(conn), update, speaker_heard]
+        cancelled = transact(self._client, items)
+        if cancelled is None:
+            return
+        if cancelled.failed(0):
+            raise ConnectionTaken(conn.connection_id)
+        if cancelled.failed(1):
+            old = cancelled.old_item(1)
+            raise SessionRefused(to_session(old) if old else None)
+        raise SessionRefused(None)  # the speaker is silent: the session has lost it
 
     def move_speaker(self, conn: Connection, new_expires_at: int, now_s: int) -> None:
         """Make ``conn`` the session's speaker connection and extend the session.
@@ -372,13 +405,16 @@ class SessionStore:
             "Update": {
                 "TableName": self._sessions,
                 "Key": {c.SESSIONS_KEY: s(speaker.session_id)},
-                "UpdateExpression": "SET isActive = :false, endedAt = :now",
+                # Its listeners' items go with it, so its count is 0 (their own $disconnects
+                # then find the count at 0 and remove only their items).
+                "UpdateExpression": "SET isActive = :false, endedAt = :now, listenerCount = :zero",
                 "ConditionExpression": "isActive = :true AND speakerConnectionId = :cid",
                 "ExpressionAttributeValues": {
                     ":false": b(False),
                     ":true": b(True),
                     ":now": n(now_ms),
                     ":cid": s(speaker.connection_id),
+                    ":zero": n(0),
                 },
             }
         }

@@ -2,8 +2,9 @@
 
 Request budget (DynamoDB): createSession 3 (user rate limit, active-sessions counter, one
 transaction writing the session and the speaker connection); joinSession 3 (IP rate limit,
-session read for the welcome's sourceLanguage, one transaction adding the listener and counting
-it); refreshConnection 2 (session read, one transaction).
+session read for the welcome's sourceLanguage, one transaction adding the listener, counting it
+and checking that the speaker was heard lately); refreshConnection 2 (session read, one
+transaction).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class ConnectService:
         if session.listener_count >= s.max_listeners_per_session:
             raise full(s.max_listeners_per_session)
         listener = self._listener(caller, session, target, started, is_refresh=False)
-        self._add_listener(listener, s.max_listeners_per_session, now_s)
+        self._add_listener(listener, session, s.max_listeners_per_session, started)
         self.telemetry.gauge(c.METRIC_TOTAL_LISTENERS, session.listener_count + 1)
         self.telemetry.latency(c.METRIC_LISTENER_JOIN_LATENCY, (self.clock() - started) * 1000)
         logger.info(
@@ -213,9 +214,18 @@ class ConnectService:
             raise not_found(session_id)
         return session
 
-    def _add_listener(self, listener: Connection, capacity: int, now_s: int) -> None:
+    def _add_listener(
+        self, listener: Connection, session: Session, capacity: int, now: float
+    ) -> None:
+        """Add the listener to a session that is live, has room, and whose speaker was heard
+        within :data:`~session_service.constants.SPEAKER_STALENESS_SECONDS`: a session whose
+        speaker's socket died without a `$disconnect` is not found, as an ended one."""
+        now_s = int(now)
+        heard_after_ms = int(now * 1000) - c.SPEAKER_STALENESS_SECONDS * 1000
         try:
-            self.sessions.add_listener(listener, capacity, now_s)
+            self.sessions.add_listener(
+                listener, capacity, now_s, session.speaker_connection_id, heard_after_ms
+            )
         except ConnectionTaken:
             raise taken() from None
         except SessionRefused as exc:
@@ -281,7 +291,7 @@ class ConnectService:
             # Both sockets of a refreshing listener count until the old one closes, so a full
             # session admits refreshes up to twice its cap (every listener refreshing at once).
             listener = self._listener(caller, session, target, now, is_refresh=True)
-            self._add_listener(listener, 2 * s.max_listeners_per_session, now_s)
+            self._add_listener(listener, session, 2 * s.max_listeners_per_session, now)
         logger.info(
             "connection refreshed",
             extra={

@@ -63,7 +63,14 @@ class ConnectSessions(SessionReader, Protocol):
 
     def create_session(self, session: Session, speaker: Connection) -> bool: ...
 
-    def add_listener(self, conn: Connection, capacity: int, now_s: int) -> None: ...
+    def add_listener(
+        self,
+        conn: Connection,
+        capacity: int,
+        now_s: int,
+        speaker_connection_id: str,
+        heard_after_ms: int,
+    ) -> None: ...
 
     def move_speaker(self, conn: Connection, new_expires_at: int, now_s: int) -> None: ...
 
