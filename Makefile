@@ -112,6 +112,10 @@ format: $(PY_TOOLS) ## Format the code (ruff --fix, black)
 	$(BIN)/ruff check --fix .
 	$(BIN)/black .
 
+.PHONY: checklist-doc
+checklist-doc: $(PY_TOOLS) ## Write docs/checklist.md from the verification's catalogue (ci/checklist.py); a test fails when it is stale
+	$(PY) -m ci.checklist_doc
+
 .PHONY: synth
 synth: $(CDK_TOOLS) ## Synthesize every environment into cdk.out/<env>/, then cfn-lint the templates (cdk-nag runs in synth)
 	@set -e; for e in $(ENVS); do \

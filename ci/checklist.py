@@ -1,15 +1,23 @@
-"""The deployment checklist as a catalogue: every line of DEPLOYMENT_CHECKLIST.md, one check id.
+"""The deployment checklist as a catalogue: every line of the team's checklist, one check id.
 
-The wording is kept here verbatim so that the reports speak in the checklist's own words even
-where the checklist file is not at hand; a test parses the file (when it exists) and proves the
-catalogue maps every line to exactly one id. ``command`` is the ``aws ...`` command a person runs
-to see what the check read, filled in with the environment's names when reported.
+The original (DEPLOYMENT_CHECKLIST.md, the team's printed checklist) is kept outside the
+repository; its wording is kept here verbatim so that the reports, and docs/checklist.md generated
+from this catalogue (``python -m ci.checklist_doc``), speak in the checklist's own words in a clone
+that has no copy. A test parses the original where it is present (:func:`checklist_path`) and
+proves the catalogue maps every line to exactly one id; nothing here reads it at import.
+
+Per item: ``command`` is the ``aws ...`` command a person runs to see what the check read, filled
+in with the environment's names when reported; ``mode`` says whether a machine or a person ticks
+it; ``differs`` says, where AWS or the design disagrees with the checklist's wording, what the
+system does instead and why. The checks' notes read ``differs`` rather than spell it again.
 """
 
 from __future__ import annotations
 
+import enum
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # --section names, in the order the checklist runs them.
@@ -49,6 +57,14 @@ SECTION_OF: dict[tuple[str, str], str] = {
 }
 
 
+class Mode(enum.StrEnum):
+    """Who ticks a line: the machine, a person, or the machine when the run has the evidence."""
+
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+    CONDITIONAL = "automatic, else manual"
+
+
 @dataclass(frozen=True)
 class Item:
     """One checklist line and the check that answers it."""
@@ -58,6 +74,9 @@ class Item:
     subheading: str
     text: str
     command: str = ""
+    mode: Mode = Mode.AUTOMATIC
+    differs: str = ""
+    extra: bool = False  # a line of the verification that the checklist does not have
 
     @property
     def section(self) -> str:
@@ -121,7 +140,7 @@ _STACK_STATUS = (
     "aws cloudformation describe-stacks --stack-name {stack} --query 'Stacks[0].StackStatus' "
 )
 
-CATALOGUE: tuple[Item, ...] = tuple(
+_LINES: tuple[Item, ...] = tuple(
     _items(
         _PRE,
         "Environment Setup",
@@ -516,7 +535,130 @@ CATALOGUE: tuple[Item, ...] = tuple(
     )
 )
 
+# Lines a person ticks (the report says exactly what to do, with this deployment's values), and
+# lines the machine ticks when the run has the evidence and hands to a person otherwise.
+_MANUAL = (
+    "docs.endpoint", "docs.user-pool", "docs.dashboard-url", "docs.alarm-recipients", "docs.notes",
+    "rollback.identify", "rollback.lambda-logs", "rollback.decide", "rollback.cleanup-verified",
+    "rollback.failure-documented", "rollback.fix", "rollback.retest", "rollback.redeploy",
+    "signoff.staging.load-testing", "signoff.staging.performance", "signoff.prod.stakeholders",
+)  # fmt: skip
+_CONDITIONAL = {
+    "pre.tests": "automatic with the pipeline's JUnit file (`--junit`), else a person runs "
+    "`make test`",
+    "pre.lint": "automatic from `make lint`'s record of this very code (reports/lint.json, "
+    "written by ci.gates), else ruff alone runs and a person runs `make lint`",
+    "monitoring.subscription-confirmed": "manual while the subscription is pending: a person "
+    "clicks the confirmation link",
+    "post.subscription-confirmed": "as monitoring.subscription-confirmed",
+    **{
+        f"signoff.{env}.{key}": "derived from the lines above it; manual while any of them is "
+        "left to a person"
+        for env, keys in {
+            "dev": ("verified", "testing", "issues"),
+            "staging": ("verified", "issues"),
+            "prod": ("verified", "config-applied", "monitoring", "issues"),
+        }.items()
+        for key in keys
+    },
+    **{
+        f"signoff.{env}.{who}": f"from `--{who}` (the pipeline passes it), else a person fills it"
+        for env, whos in {
+            "dev": ("deployed-by",),
+            "staging": ("deployed-by",),
+            "prod": ("deployed-by", "approved-by"),
+        }.items()
+        for who in whos
+    },
+}
+
+_CONSOLE = (
+    "a person's look at the AWS Console is replaced by reading what the console shows there "
+    "(each resource's inventory and state), a facet the Deployment checks do not cover"
+)
+# Where AWS or the design disagrees with the checklist's wording: what the system does instead,
+# and why (SPEC.md's "Where the checklist is wrong", and the repository's own choices).
+_TIMEOUT = (
+    "30 s exceeds API Gateway's 29 s integration limit: the client is answered at 29 s whatever "
+    "the function does; the checklist's figure is kept and handlers work far below it."
+)
+DIFFERS: dict[str, str] = {
+    "pre.cdk-cli": "the project pins the CLI in package-lock.json and installs it with `npm ci` "
+    "(`make install`) instead of a global `npm install -g aws-cdk`",
+    "pre.config-file": "this repository keeps the config in infra/config/, not "
+    "infrastructure/config/",
+    "pre.bootstrap-verified": "`cdk list` proves the app synthesizes for the environment; the "
+    "bootstrap itself is read by pre.cdk-bootstrap",
+    "functions.connection.deployed": _TIMEOUT,
+    "functions.disconnect.deployed": _TIMEOUT,
+    "functions.refresh.deployed": _TIMEOUT,
+    "functions.log-retention": "CloudWatch Logs keeps at least 1 day and accepts only set values "
+    "(1, 3, 5, 7, 14, 30… days): the configuration takes hours and rounds up to the next valid "
+    "value, so the checklist's 12 hours is deployed as 1 day",
+    "api.authorizer": "the authorizer has no identity source: one would make API Gateway answer "
+    "401 without calling the authorizer when the token is absent, locking out anonymous listeners",
+    "api.authorizer.refresh": "API Gateway WebSocket APIs accept an authorizer on $connect only "
+    "(deploying one elsewhere fails); refreshConnection is protected by the identity $connect "
+    "established, which rides on every message of that connection (requestContext.authorizer).",
+    "post.tables": _CONSOLE,
+    "post.functions": _CONSOLE,
+    "post.api": _CONSOLE,
+    "smoke.test-user": "the pipelines sign in as the environment's pre-provisioned smoke-test "
+    "user (SMOKE_TEST_USERNAME, SMOKE_TEST_PASSWORD) and create no user, so no role needs Cognito "
+    "admin rights; only the local environment creates a throwaway user, deleted at the end",
+    "production.log-retention": "CloudWatch keeps logs at least 1 day, so the deployed groups "
+    "hold 24 h or more by construction; what is checked is that prod's config asks for 24 h or "
+    "more, and each group's exact value by functions.log-retention",
+}
+
+# How each section's checks verify their lines (a line's own command, when it has one, shows
+# what it reads).
+METHOD: dict[str, str] = {
+    "pre-deployment": "reads the tools' versions, the config file as the CDK app loads it, the "
+    "pipeline's JUnit file, a formatter run and the bootstrap stack",
+    "tables": "describe-table / describe-time-to-live, against the table shapes of "
+    "session_service.constants",
+    "functions": "each function's configuration, environment, role policies and log group, "
+    "against the function specs (session_service.specs) and the environment's config",
+    "api": "the API, its routes, integrations, authorizer, stage and the functions' resource "
+    "policies and roles",
+    "monitoring": "each alarm's metric, dimensions, threshold and action; the topic and its email "
+    "subscription",
+    "post-deployment": "the stack's outputs (saved to reports/), and each resource as the console "
+    "lists it",
+    "smoke": "a real WebSocket client against the deployed endpoint, as a client lives: sign in, "
+    "create a session, join, heartbeat, refresh, disconnect",
+    "production": "PITR, custom domain and DNS, dashboard and prod's log retention; bound in prod, "
+    "elsewhere checked where the config asks for the feature, otherwise skipped with the reason",
+    "documentation": "the report tells a person exactly what to share, with this deployment's "
+    "values; skipped for the local environment",
+    "rollback": "only when the verification found a failing deployed component; otherwise "
+    "skipped with that reason",
+    "sign-off": "the sign-off of the verified environment, from the run's results and the "
+    "pipeline's facts; the other environments' lines are skipped",
+}
+
+
+def _described(item: Item) -> Item:
+    mode = (
+        Mode.MANUAL
+        if item.id in _MANUAL
+        else Mode.CONDITIONAL if item.id in _CONDITIONAL else Mode.AUTOMATIC
+    )
+    return replace(item, mode=mode, differs=DIFFERS.get(item.id, ""))
+
+
+CATALOGUE: tuple[Item, ...] = tuple(_described(item) for item in _LINES)
 BY_ID: dict[str, Item] = {item.id: item for item in CATALOGUE}
+# A fact about an id that is not in the catalogue is a typo: fail at import, not in a document.
+_UNKNOWN = (set(_MANUAL) | set(_CONDITIONAL) | set(DIFFERS)) - set(BY_ID)
+if _UNKNOWN:
+    raise RuntimeError(f"facts about ids not in the catalogue: {sorted(_UNKNOWN)}")
+
+
+def condition(item: Item) -> str:
+    """For a line the machine ticks only with the evidence: when it falls to a person."""
+    return _CONDITIONAL.get(item.id, "")
 
 
 def items_of(section: str) -> tuple[Item, ...]:
@@ -553,6 +695,21 @@ def parse_checklist(text: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def checklist_path(repo_root: Path) -> Path:
-    """Where the checklist lives: beside the repository (``../shared``), as CI provides it."""
-    return repo_root.parent / "shared" / "DEPLOYMENT_CHECKLIST.md"
+CHECKLIST_VARIABLE = "DEPLOYMENT_CHECKLIST"
+CHECKLIST_NAME = "DEPLOYMENT_CHECKLIST.md"
+
+
+def checklist_candidates(repo_root: Path) -> list[Path]:
+    """Where the original checklist may be, in order: ``$DEPLOYMENT_CHECKLIST``, then ``../shared``.
+
+    The original is not in the repository (a clone has no copy); these are the places a
+    checkout beside the team's shared folder, or a person who points at a copy, provides it.
+    """
+    places = [repo_root.parent / "shared" / CHECKLIST_NAME]
+    named = os.environ.get(CHECKLIST_VARIABLE)
+    return [Path(named).expanduser(), *places] if named else places
+
+
+def checklist_path(repo_root: Path) -> Path | None:
+    """The original checklist, or None when none of :func:`checklist_candidates` is a file."""
+    return next((p for p in checklist_candidates(repo_root) if p.is_file()), None)

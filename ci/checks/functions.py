@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ci.checklist import BY_ID
 from ci.checks import check
 from ci.checks.iam import allows, role_statements
 from ci.checks.tables import describe as describe_table
@@ -19,11 +20,6 @@ from session_service import specs
 
 if TYPE_CHECKING:
     from ci.deployment import Deployment
-
-TIMEOUT_NOTE = (
-    "30 s exceeds API Gateway's 29 s integration limit: the client is answered at 29 s whatever "
-    "the function does; the checklist's figure is kept and handlers work far below it."
-)
 
 # What each handler may do comes from its spec's grants, the project's one table of IAM grants
 # per function: the check proves the deployed roles carry it (the Management API grants are
@@ -55,7 +51,7 @@ def _deployed(dep: Deployment, handler: str) -> Outcome:
         and config.get("Timeout") == timeout
         and config.get("Handler") == entry
     )
-    note = TIMEOUT_NOTE if timeout >= 30 else ""
+    note = BY_ID[f"functions.{handler}.deployed"].differs  # the 30 s timeouts' (ci/checklist.py)
     return verdict(ok, evidence, f"{memory} MB, {timeout} s, handler {entry}", note)
 
 
@@ -214,10 +210,8 @@ def retention_note(dep: Deployment) -> str:
     hours, days = dep.config.log_retention_hours, dep.config.log_retention_days
     if days * 24 == hours:
         return ""
-    return (
-        f"configured {hours} h; CloudWatch Logs keeps at least 1 day and accepts only set values "
-        f"(1, 3, 5, 7, 14, 30… days), so {hours} h is rounded up to {days} day(s)"
-    )
+    why = BY_ID["functions.log-retention"].differs
+    return f"configured {hours} h, deployed as {days} day(s): {why}"
 
 
 @check("functions.log-retention")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ci import gates
+from ci.checklist import BY_ID
 from ci.checks import check
 from ci.model import Outcome, failed, manual, mask_email, passed, skipped
 from ci.model import check as verdict
@@ -112,8 +113,7 @@ def _cdk_cli(dep: Deployment) -> Outcome:
         code == 0,
         f"{cdk}: {out.splitlines()[-1] if out else ''}",
         "cdk --version answers",
-        "the project pins the CLI in package-lock.json and installs it with `npm ci` "
-        "(`make install`) instead of a global `npm install -g aws-cdk`",
+        BY_ID["pre.cdk-cli"].differs,
     )
 
 
@@ -228,7 +228,7 @@ def _config_file(dep: Deployment) -> Outcome:
         path.is_file(),
         f"infra/config/{dep.env}.json {'exists' if path.is_file() else 'missing'}",
         f"infra/config/{dep.env}.json",
-        "this repository keeps the config in infra/config/, not infrastructure/config/",
+        BY_ID["pre.config-file"].differs,
     )
 
 
@@ -380,6 +380,5 @@ def _cdk_list(dep: Deployment) -> Outcome:
         code == 0 and dep.stack_name in listed,
         f"cdk list --context env={dep.env}: {', '.join(listed[-3:]) or 'nothing'} (exit {code})",
         f"{dep.stack_name} listed",
-        "`cdk list` proves the app synthesizes for the environment; the bootstrap itself is "
-        "read by pre.cdk-bootstrap",
+        BY_ID["pre.bootstrap-verified"].differs,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ci.checklist import BY_ID
 from ci.checks import check
 from ci.checks.functions import log_groups
 from ci.model import Outcome, failed, skipped
@@ -125,8 +126,8 @@ def _dashboard(dep: Deployment) -> Outcome:
 def _log_retention(dep: Deployment) -> Outcome:
     """Prod's config must ask for 24 h or more; the groups' exact value is functions.log-retention.
 
-    CloudWatch keeps logs at least 1 day, so a deployed group cannot hold less than 24 h: what
-    can be wrong is the configuration production deploys from.
+    A deployed group cannot hold less than 24 h (CloudWatch's minimum is a day): what can be
+    wrong is the configuration production deploys from.
     """
     if not _is_prod(dep):
         days = dep.config.log_retention_days if dep.config else "?"
@@ -147,6 +148,5 @@ def _log_retention(dep: Deployment) -> Outcome:
         hours >= MIN_PRODUCTION_RETENTION_HOURS,
         evidence,
         f"logRetentionHours >= {MIN_PRODUCTION_RETENTION_HOURS} in prod",
-        "CloudWatch keeps logs at least 1 day, so the deployed groups hold 24 h or more by "
-        "construction; each group's exact value is checked by functions.log-retention",
+        BY_ID["production.log-retention"].differs,
     )

@@ -1,4 +1,9 @@
-"""Every line of DEPLOYMENT_CHECKLIST.md maps to exactly one check id, and every id has a check."""
+"""Every line of the checklist maps to exactly one check id, and every id has a check.
+
+The original checklist (DEPLOYMENT_CHECKLIST.md) is the team's, kept outside the repository: the
+comparison with it runs where it is found (``$DEPLOYMENT_CHECKLIST``, or ``../shared`` beside the
+checkout) and is skipped, saying where it looked, elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,51 @@ from pathlib import Path
 
 import pytest
 
-from ci.checklist import BY_ID, CATALOGUE, SECTIONS, checklist_path, items_of, parse_checklist
+from ci.checklist import (
+    BY_ID,
+    CATALOGUE,
+    CHECKLIST_VARIABLE,
+    SECTIONS,
+    checklist_candidates,
+    checklist_path,
+    items_of,
+    parse_checklist,
+)
 from ci.checks import REGISTRY, SECTION_RUNNERS, load_all
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKLIST = checklist_path(REPO_ROOT)
+NOT_FOUND = (
+    "the original checklist is not in the repository and was not found at "
+    + ", ".join(str(p) for p in checklist_candidates(REPO_ROOT))
+    + f"; point {CHECKLIST_VARIABLE}=/path/to/DEPLOYMENT_CHECKLIST.md at a copy to compare"
+)
 
 
-@pytest.mark.skipif(not CHECKLIST.is_file(), reason=f"{CHECKLIST} not present")
+@pytest.mark.skipif(CHECKLIST is None, reason=NOT_FOUND)
 def test_catalogue_holds_every_checklist_line_in_order_and_in_its_words() -> None:
+    assert CHECKLIST is not None
     lines = parse_checklist(CHECKLIST.read_text(encoding="utf-8"))
-    catalogue = [(item.heading, item.subheading, item.text) for item in CATALOGUE]
+    catalogue = [(item.heading, item.subheading, item.text) for item in CATALOGUE if not item.extra]
     assert catalogue == lines
+
+
+def test_the_checklist_is_looked_for_where_the_variable_points_first_then_beside_the_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    monkeypatch.delenv(CHECKLIST_VARIABLE, raising=False)
+    assert checklist_path(repo) is None
+    beside = tmp_path / "shared" / "DEPLOYMENT_CHECKLIST.md"
+    beside.parent.mkdir()
+    beside.write_text("## A\n", encoding="utf-8")
+    assert checklist_path(repo) == beside
+    pointed = tmp_path / "copy.md"
+    pointed.write_text("## B\n", encoding="utf-8")
+    monkeypatch.setenv(CHECKLIST_VARIABLE, str(pointed))
+    assert checklist_path(repo) == pointed
+    assert checklist_candidates(repo) == [pointed, beside]
 
 
 def test_each_check_id_is_unique() -> None:

@@ -1,6 +1,8 @@
 """Every repository path a document names exists: README.md, docs/*.md and every other tracked *.md.
 
-What counts as a named path, outside fenced code blocks (their commands and listings are examples):
+What counts as a named path, outside fenced code blocks (their commands and listings are examples)
+and quotations (``<q>…</q>``: another document's words, such as the original checklist's lines in
+docs/checklist.md, which name paths of a layout this repository does not have):
 
 - a relative Markdown link ``[text](target)``: the target, without its ``#anchor``, resolved from
   the document's folder as GitHub resolves it (``/x`` from the repository's root). A link leads
@@ -44,6 +46,7 @@ _FILE_NAME = re.compile(r"(^|/)[^/]*[^/.][^/]*\.(" + "|".join(EXTENSIONS) + ")$"
 _ALTERNATIVES = re.compile(r"\{([^{}]*,[^{}]*)\}")
 _PLACEHOLDER = re.compile(r"<[^>]*>|\{[^}]*\}|\*|…|\.\.\.(?!/)")
 _NOT_A_PATH = re.compile(r"[\s:$=@]")
+_QUOTATION = re.compile(r"<q>.*?</q>", re.S)
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,9 @@ def _line_of(text: str, offset: int) -> int:
 
 
 def _blank_fences(text: str) -> str:
-    """The text with fenced code blocks blanked out (line numbers kept)."""
-    return _FENCE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    """The text with fenced code blocks and quotations blanked out (line numbers kept)."""
+    blank = lambda m: re.sub(r"[^\n]", " ", m.group(0))  # noqa: E731
+    return _QUOTATION.sub(blank, _FENCE.sub(blank, text))
 
 
 def _looks_like_path(span: str, top_level: set[str]) -> bool:
@@ -301,6 +305,14 @@ def test_commands_urls_arns_refs_and_module_names_are_not_paths():
         "`handlers/_runtime.message_body` `faithful-shepherd-427` `.json`"
     )
     assert _missing("README.md", text) == []
+
+
+def test_a_quotation_of_another_documents_words_is_not_checked_but_the_text_around_it_is():
+    text = (
+        "- <q>Configuration file created (`infrastructure/config/dev.json`)</q> · "
+        "`infra/config/dev.json` `infra/config/nope.json`\n"
+    )
+    assert _missing("docs/checklist.md", text) == ["infra/config/nope.json"]
 
 
 def test_alternatives_are_each_checked():
