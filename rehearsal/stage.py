@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ci.cognito_users import throwaway_password
 from local.pipeline_aws import ControlError, PipelineAws
 from rehearsal.act import Act, Run
 from rehearsal.github import GitHub
@@ -72,7 +73,8 @@ class Stage:
     def __post_init__(self) -> None:
         self.sandbox = Sandbox(self.root / "repository")
         self.github = GitHub(self.root / "github")
-        self.smoke_password = "Rh-" + secrets.token_urlsafe(18)
+        # Cognito's policy needs a digit, which 24 random characters lack 1.7% of the time.
+        self.smoke_password = throwaway_password("Rh")
         self.token = "ghs_" + secrets.token_hex(16)
         self.aws: PipelineAws | None = None
         self.act: Act | None = None
