@@ -90,6 +90,8 @@ class LimitsConfig:
     connection_attempt_limit_per_minute: int
     heartbeat_limit_per_minute: int
     max_active_sessions: int
+    speaker_staleness_seconds: int  # a speaker unheard this long has lost its session
+    janitor_rate_minutes: int  # the janitor's schedule (specs.JANITOR.schedule_rate_setting)
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,8 @@ class _Reader:
             "connectionAttemptLimitPerMinute": "connection_attempt_limit_per_minute",
             "heartbeatLimitPerMinute": "heartbeat_limit_per_minute",
             "maxActiveSessions": "max_active_sessions",
+            "speakerStalenessSeconds": "speaker_staleness_seconds",
+            "janitorRateMinutes": "janitor_rate_minutes",
         }
         section = self.obj(raw, "limits", "", set(names))
         values = {attr: self.integer(section, key, "limits.") for key, attr in names.items()}
@@ -353,7 +357,7 @@ class _Reader:
                 self.require(
                     bounds.accepts(values[attr]),
                     f"limits.{key}",
-                    f"at most {bounds.high} (the handlers accept {bounds.low} to {bounds.high})",
+                    f"{bounds.low} to {bounds.high} (what the handlers accept)",
                     values[attr],
                 )
         limits = LimitsConfig(**values)

@@ -45,6 +45,7 @@ def environment_values(
         c.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE: str(limits.listener_join_limit_per_minute),
         c.ENV_CONNECTION_ATTEMPT_LIMIT_PER_MINUTE: str(limits.connection_attempt_limit_per_minute),
         c.ENV_HEARTBEAT_LIMIT_PER_MINUTE: str(limits.heartbeat_limit_per_minute),
+        c.ENV_SPEAKER_STALENESS_SECONDS: str(limits.speaker_staleness_seconds),
         c.ENV_USER_POOL_ID: config.cognito.user_pool_id,
         c.ENV_APP_CLIENT_ID: config.cognito.app_client_id,
     }

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 _PROJECTIONS = {
     "ALL": dynamodb.ProjectionType.ALL,
     "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
+    "INCLUDE": dynamodb.ProjectionType.INCLUDE,
 }
+_ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER}
 # construct id per table key of constants.TABLES
 _CONSTRUCT_IDS = {"sessions": "Sessions", "connections": "Connections", "rate_limits": "RateLimits"}
 # fixed logical ids: SessionsTable, ConnectionsTable, RateLimitsTable
@@ -54,9 +56,11 @@ class SessionTables(Construct):
                         name=index["partition_key"], type=dynamodb.AttributeType.STRING
                     ),
                     sort_key=dynamodb.Attribute(
-                        name=index["sort_key"], type=dynamodb.AttributeType.STRING
+                        name=index["sort_key"],
+                        type=_ATTRIBUTE_TYPES[index.get("sort_key_type", "S")],
                     ),
                     projection_type=_PROJECTIONS[index["projection"]],
+                    non_key_attributes=list(index["include"]) if index.get("include") else None,
                 )
             if not production.point_in_time_recovery:
                 acknowledge(

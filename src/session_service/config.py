@@ -65,6 +65,7 @@ class ConnectSettings:
     connection_ttl_minutes: int
     session_create_limit_per_hour: int
     listener_join_limit_per_minute: int
+    speaker_staleness_seconds: int
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,23 @@ class RefreshSettings:
     callback_url: str
 
 
+@dataclass(frozen=True)
+class JanitorSettings:
+    common: CommonSettings
+    sessions_table: str
+    connections_table: str
+    rate_limits_table: str
+    callback_url: str
+    speaker_staleness_seconds: int
+
+
 Settings = (
-    AuthorizerSettings | ConnectSettings | HeartbeatSettings | DisconnectSettings | RefreshSettings
+    AuthorizerSettings
+    | ConnectSettings
+    | HeartbeatSettings
+    | DisconnectSettings
+    | RefreshSettings
+    | JanitorSettings
 )
 S = TypeVar("S")
 
@@ -244,6 +260,9 @@ def _connect(env: _Reader) -> ConnectSettings:
         listener_join_limit_per_minute=env.limit(
             c.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE, "listener_join_limit_per_minute"
         ),
+        speaker_staleness_seconds=env.limit(
+            c.ENV_SPEAKER_STALENESS_SECONDS, "speaker_staleness_seconds"
+        ),
     )
 
 
@@ -292,6 +311,19 @@ def _refresh(env: _Reader) -> RefreshSettings:
     )
 
 
+def _janitor(env: _Reader) -> JanitorSettings:
+    return JanitorSettings(
+        common=_common(env),
+        sessions_table=env.table(c.ENV_SESSIONS_TABLE),
+        connections_table=env.table(c.ENV_CONNECTIONS_TABLE),
+        rate_limits_table=env.table(c.ENV_RATE_LIMITS_TABLE),
+        callback_url=env.url(c.ENV_CALLBACK_URL),
+        speaker_staleness_seconds=env.limit(
+            c.ENV_SPEAKER_STALENESS_SECONDS, "speaker_staleness_seconds"
+        ),
+    )
+
+
 # function key (session_service.specs) -> the loader of its settings
 _LOADERS: dict[str, Callable[[_Reader], Settings]] = {
     specs.AUTHORIZER.key: _authorizer,
@@ -299,6 +331,7 @@ _LOADERS: dict[str, Callable[[_Reader], Settings]] = {
     specs.HEARTBEAT.key: _heartbeat,
     specs.DISCONNECT.key: _disconnect,
     specs.REFRESH.key: _refresh,
+    specs.JANITOR.key: _janitor,
 }
 
 

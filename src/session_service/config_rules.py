@@ -120,6 +120,9 @@ LIMITS: dict[str, Bounds] = {
     "connection_attempt_limit_per_minute": Bounds(1, 100_000),
     "heartbeat_limit_per_minute": Bounds(1, 600),
     "max_active_sessions": Bounds(1, 1_000_000),
+    # More than one heartbeat interval (30 s), or a speaker who heartbeats looks lost.
+    "speaker_staleness_seconds": Bounds(31, 3600),
+    "janitor_rate_minutes": Bounds(1, 60),
 }
 
 

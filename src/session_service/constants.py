@@ -27,6 +27,19 @@ RATE_LIMITS_TTL_ATTRIBUTE = "expiresAt"
 CONNECTIONS_GSI_NAME = "sessionId-targetLanguage-index"
 CONNECTIONS_GSI_PARTITION_KEY = "sessionId"
 CONNECTIONS_GSI_SORT_KEY = "targetLanguage"
+# Liveness: every connection item carries when it was last heard from (`heardAt`, ms: its
+# opening, then each heartbeat) and a `liveness` key (role#shard). The index sorts each shard by
+# heardAt, so the janitor reads only the connections silent past a limit, never the table.
+CONNECTIONS_LIVENESS_INDEX = "liveness-heardAt-index"
+CONNECTIONS_LIVENESS_KEY = "liveness"
+CONNECTIONS_HEARD_AT = "heardAt"
+LIVENESS_SHARDS = 4  # partitions per role: spreads heartbeat writes over the index
+# Sessions whose end still has listeners to tell carry `sweep` (sparse): the janitor finishes an
+# end whose `$disconnect` died mid fan-out. The attribute goes when the end is finished.
+SESSIONS_SWEEP_INDEX = "sweep-endedAt-index"
+SESSIONS_SWEEP_KEY = "sweep"
+SESSIONS_ENDED_AT = "endedAt"
+SWEEP_PENDING = "pending"
 
 # Keys of the tables in TABLES (and in the functions' grants, session_service.specs).
 TABLE_SESSIONS = "sessions"
@@ -39,7 +52,16 @@ TABLES: dict[str, dict[str, object]] = {
         "name": SESSIONS_TABLE_TEMPLATE,
         "partition_key": SESSIONS_KEY,
         "ttl_attribute": SESSIONS_TTL_ATTRIBUTE,
-        "indexes": (),
+        "indexes": (
+            {
+                "name": SESSIONS_SWEEP_INDEX,
+                "partition_key": SESSIONS_SWEEP_KEY,
+                "sort_key": SESSIONS_ENDED_AT,
+                "sort_key_type": "N",
+                "projection": "INCLUDE",
+                "include": ("endReason",),
+            },
+        ),
     },
     TABLE_CONNECTIONS: {
         "name": CONNECTIONS_TABLE_TEMPLATE,
@@ -51,6 +73,14 @@ TABLES: dict[str, dict[str, object]] = {
                 "partition_key": CONNECTIONS_GSI_PARTITION_KEY,
                 "sort_key": CONNECTIONS_GSI_SORT_KEY,
                 "projection": "ALL",
+            },
+            {
+                "name": CONNECTIONS_LIVENESS_INDEX,
+                "partition_key": CONNECTIONS_LIVENESS_KEY,
+                "sort_key": CONNECTIONS_HEARD_AT,
+                "sort_key_type": "N",
+                "projection": "INCLUDE",
+                "include": ("sessionId", "role"),
             },
         ),
     },
@@ -84,6 +114,9 @@ ENV_APP_CLIENT_ID = "APP_CLIENT_ID"
 # Optional: where to fetch the pool's JWKS. Unset in AWS (derived from the issuer); the local
 # environment points it at the emulator, which serves it at /<pool-id>/.well-known/jwks.json.
 ENV_JWKS_URL = "JWKS_URL"
+# Seconds a speaker may go unheard before its session counts as lost (joins refused, the
+# janitor ends it); limits.speakerStalenessSeconds in infra/config/{env}.json.
+ENV_SPEAKER_STALENESS_SECONDS = "SPEAKER_STALENESS_SECONDS"
 ENV_LOG_LEVEL = "LOG_LEVEL"
 ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -94,12 +127,17 @@ API_NAME_TEMPLATE = "session-websocket-api-{env}"
 # warning must come before it, and a connection item must outlive it.
 API_GATEWAY_CONNECTION_LIMIT_MINUTES = 120
 AUTHORIZER_NAME = "session-authorizer"
+# API Gateway closes a connection idle (no message either way) for 10 minutes.
+API_GATEWAY_IDLE_TIMEOUT_SECONDS = 600
 # A client heartbeats every 30 s (docs/protocol.md). A speaker not heard from (heartbeat, or the
 # connection opened by create or refresh) for three intervals plus a grace has lost its
 # connection, whether or not API Gateway ever delivered its `$disconnect`: its session takes
-# no new listeners.
+# no new listeners and the janitor ends it. The default of limits.speakerStalenessSeconds.
 HEARTBEAT_INTERVAL_SECONDS = 30
 SPEAKER_STALENESS_SECONDS = 3 * HEARTBEAT_INTERVAL_SECONDS + 15
+# The janitor's EventBridge schedule: limits.janitorRateMinutes (EventBridge's finest rate is 1).
+JANITOR_RATE_MINUTES = 1
+JANITOR_SCHEDULE_TEMPLATE = "session-janitor-{env}-schedule"
 
 # --- Metrics (CloudWatch EMF via Powertools) ----------------------------------------------
 METRICS_NAMESPACE = "SessionManagement"
@@ -109,6 +147,9 @@ METRIC_ACTIVE_SESSIONS = "ActiveSessions"  # Count, gauge: value after each chan
 METRIC_TOTAL_LISTENERS = "TotalListeners"  # Count, gauge: listeners of the session changed
 METRIC_CONNECTION_ERRORS = "ConnectionErrors"  # Count, one per refused request
 METRIC_RATE_LIMIT_EXCEEDED = "RateLimitExceeded"  # Count
+METRIC_SESSIONS_REAPED = "SessionsReaped"  # Count, per janitor run: sessions it ended
+METRIC_CONNECTIONS_REAPED = "ConnectionsReaped"  # Count, per janitor run: items it removed
+METRIC_COUNTS_CORRECTED = "CountsCorrected"  # Count, per janitor run: figures it set right
 # Powertools adds the service dimension itself; every metric carries exactly these
 # dimensions and every alarm watches them, so an alarm can fire.
 DIMENSION_SERVICE = "service"

@@ -83,6 +83,9 @@ class EndReason(Word):
     """The ``reason`` of a ``sessionEnded`` message."""
 
     SPEAKER_DISCONNECTED = "speakerDisconnected"
+    # The speaker went unheard past the staleness limit (its socket died, or its `$disconnect`
+    # never ran): the janitor ended the session.
+    SPEAKER_TIMEOUT = "speakerTimeout"
 
 
 class ErrorCode(Word):

@@ -18,15 +18,25 @@ from session_service import constants as c
 from session_service import protocol as p
 
 # --- Grants -------------------------------------------------------------------------------
-# What a grant names: one of the tables (keys of constants.TABLES, the table's ARN), the
-# Connections table's index, or this API's @connections endpoint (execute-api:ManageConnections
+# What a grant names: one of the tables (keys of constants.TABLES, the table's ARN), one of
+# their indexes (INDEXES), or this API's @connections endpoint (execute-api:ManageConnections
 # on the API's stage, for the HTTP methods named: POST = send a message, DELETE = close a
 # connection, GET = read a connection's status).
 SESSIONS = c.TABLE_SESSIONS
 CONNECTIONS = c.TABLE_CONNECTIONS
 RATE_LIMITS = c.TABLE_RATE_LIMITS
 CONNECTIONS_GSI = "connections_gsi"
+CONNECTIONS_LIVENESS = "connections_liveness"  # the Connections table's liveness index
+SESSIONS_SWEEP = "sessions_sweep"  # the Sessions table's sweep index
 CONNECTIONS_API = "connections_api"
+
+
+# index grant target -> (table key, index name)
+INDEXES: dict[str, tuple[str, str]] = {
+    CONNECTIONS_GSI: (CONNECTIONS, c.CONNECTIONS_GSI_NAME),
+    CONNECTIONS_LIVENESS: (CONNECTIONS, c.CONNECTIONS_LIVENESS_INDEX),
+    SESSIONS_SWEEP: (SESSIONS, c.SESSIONS_SWEEP_INDEX),
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,9 @@ class FunctionSpec:
     grants: tuple[Grant, ...]
     output_id: str  # stack output holding the function's name
     bundle: str = "handlers"
+    # A function with a schedule is invoked by an EventBridge rule, not by a route: the key of
+    # the EnvironmentConfig.limits field holding its rate in minutes.
+    schedule_rate_setting: str | None = None
 
     def function_name(self, env: str) -> str:
         return self.name_template.format(env=env)
@@ -124,6 +137,7 @@ CONNECTION = FunctionSpec(
         c.ENV_MAX_ACTIVE_SESSIONS,
         c.ENV_SESSION_DURATION_MINUTES,
         c.ENV_CONNECTION_TTL_MINUTES,
+        c.ENV_SPEAKER_STALENESS_SECONDS,
         c.ENV_SESSION_CREATE_LIMIT_PER_HOUR,
         c.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE,
     ),
@@ -209,9 +223,43 @@ REFRESH = FunctionSpec(
     output_id="RefreshHandlerFunctionName",
 )
 
+JANITOR = FunctionSpec(
+    key="janitor",
+    construct_id="Janitor",
+    name_template="session-janitor-{env}",
+    entry_point="session_service.handlers.janitor.handler",
+    memory_mb=256,
+    timeout_s=60,
+    environment=(
+        *COMMON_ENVIRONMENT,
+        c.ENV_SESSIONS_TABLE,
+        c.ENV_CONNECTIONS_TABLE,
+        c.ENV_RATE_LIMITS_TABLE,
+        c.ENV_CALLBACK_URL,
+        c.ENV_SPEAKER_STALENESS_SECONDS,
+    ),
+    # silent connections (Query on the liveness index), unfinished ends (Query on the sweep
+    # index); get_session / get_connection; end_session (transaction: Delete connection +
+    # Update session + Update counter); remove_listener (transaction: Delete + Update);
+    # listener_pages (Query on the GSI) and delete_connections (BatchWriteItem); the
+    # active-sessions figure (GetItem, UpdateItem on RateLimits); sessionEnded to listeners,
+    # and DELETE to close the socket of a speaker it ended.
+    grants=(
+        Grant(SESSIONS, _dynamodb("GetItem", "UpdateItem")),
+        Grant(CONNECTIONS, _dynamodb("GetItem", "DeleteItem", "BatchWriteItem")),
+        Grant(CONNECTIONS_GSI, _dynamodb("Query")),
+        Grant(CONNECTIONS_LIVENESS, _dynamodb("Query")),
+        Grant(SESSIONS_SWEEP, _dynamodb("Query")),
+        Grant(RATE_LIMITS, _dynamodb("GetItem", "UpdateItem")),
+        Grant(CONNECTIONS_API, ("POST", "DELETE")),
+    ),
+    output_id="JanitorFunctionName",
+    schedule_rate_setting="janitor_rate_minutes",
+)
+
 # key -> spec, in the order the stack builds them.
 FUNCTIONS: dict[str, FunctionSpec] = {
-    spec.key: spec for spec in (AUTHORIZER, CONNECTION, HEARTBEAT, DISCONNECT, REFRESH)
+    spec.key: spec for spec in (AUTHORIZER, CONNECTION, HEARTBEAT, DISCONNECT, REFRESH, JANITOR)
 }
 
 

@@ -19,26 +19,24 @@ def table_name(key: str, env: str) -> str:
 def create_table_request(key: str, env: str) -> dict[str, Any]:
     """Keyword arguments of ``create_table`` for table ``key`` (on-demand billing)."""
     shape = c.TABLES[key]
-    attributes = {str(shape["partition_key"])}
+    attributes = {str(shape["partition_key"]): "S"}
     indexes: list[dict[str, Any]] = []
     for index in shape["indexes"]:  # type: ignore[attr-defined]
         schema = [{"AttributeName": index["partition_key"], "KeyType": "HASH"}]
-        attributes.add(index["partition_key"])
+        attributes[index["partition_key"]] = "S"
         if index.get("sort_key"):
             schema.append({"AttributeName": index["sort_key"], "KeyType": "RANGE"})
-            attributes.add(index["sort_key"])
-        indexes.append(
-            {
-                "IndexName": index["name"],
-                "KeySchema": schema,
-                "Projection": {"ProjectionType": index.get("projection", "ALL")},
-            }
-        )
+            attributes[index["sort_key"]] = index.get("sort_key_type", "S")
+        projection: dict[str, Any] = {"ProjectionType": index.get("projection", "ALL")}
+        if index.get("include"):
+            projection["NonKeyAttributes"] = list(index["include"])
+        indexes.append({"IndexName": index["name"], "KeySchema": schema, "Projection": projection})
     request: dict[str, Any] = {
         "TableName": table_name(key, env),
         "KeySchema": [{"AttributeName": shape["partition_key"], "KeyType": "HASH"}],
         "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)
+            {"AttributeName": name, "AttributeType": kind}
+            for name, kind in sorted(attributes.items())
         ],
         "BillingMode": "PAY_PER_REQUEST",
     }

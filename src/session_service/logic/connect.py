@@ -218,10 +218,10 @@ class ConnectService:
         self, listener: Connection, session: Session, capacity: int, now: float
     ) -> None:
         """Add the listener to a session that is live, has room, and whose speaker was heard
-        within :data:`~session_service.constants.SPEAKER_STALENESS_SECONDS`: a session whose
+        within the configured staleness (``speaker_staleness_seconds``): a session whose
         speaker's socket died without a `$disconnect` is not found, as an ended one."""
         now_s = int(now)
-        heard_after_ms = int(now * 1000) - c.SPEAKER_STALENESS_SECONDS * 1000
+        heard_after_ms = int(now * 1000) - self.settings.speaker_staleness_seconds * 1000
         try:
             self.sessions.add_listener(
                 listener, capacity, now_s, session.speaker_connection_id, heard_after_ms
