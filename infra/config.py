@@ -361,6 +361,12 @@ class _Reader:
                     values[attr],
                 )
         limits = LimitsConfig(**values)
+        self.require(
+            limits.janitor_rate_minutes <= 60,
+            "limits.janitorRateMinutes",
+            "1 to 60 (minutes between janitor runs; EventBridge's finest rate is 1)",
+            limits.janitor_rate_minutes,
+        )
         refresh, warning = limits.connection_refresh_minutes, limits.connection_warning_minutes
         self.require(
             refresh < API_GATEWAY_CONNECTION_LIMIT_MINUTES,

@@ -122,7 +122,6 @@ LIMITS: dict[str, Bounds] = {
     "max_active_sessions": Bounds(1, 1_000_000),
     # More than one heartbeat interval (30 s), or a speaker who heartbeats looks lost.
     "speaker_staleness_seconds": Bounds(31, 3600),
-    "janitor_rate_minutes": Bounds(1, 60),
 }
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-# Role and QualityTier are protocol words; the domain objects carry them.
-from session_service.protocol import QualityTier, Role
+# Role, QualityTier and EndReason are protocol words; the domain objects carry them.
+from session_service.protocol import EndReason, QualityTier, Role
 
 __all__ = [
+    "ActiveSessionsFigure",
     "Caller",
     "Connection",
     "EndOutcome",
+    "Heard",
     "HeartbeatOutcome",
     "QualityTier",
     "RateDecision",
     "Role",
     "Session",
+    "Unswept",
 ]
 
 
@@ -85,3 +88,29 @@ class HeartbeatOutcome:
 
     previous: Connection | None  # the item before this heartbeat, when it was recorded
     retry_after_ms: int = 0  # > 0 when refused by the per-connection minimum interval
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A connection as the liveness index holds it: who, whose session, when last heard."""
+
+    connection_id: str
+    session_id: str
+    role: Role
+    heard_at_ms: int
+
+
+@dataclass(frozen=True)
+class Unswept:
+    """An ended session whose listeners may not all have been told yet."""
+
+    session_id: str
+    reason: EndReason
+
+
+@dataclass(frozen=True)
+class ActiveSessionsFigure:
+    """The active-sessions counter as read, and the drift the previous janitor run found."""
+
+    count: int
+    observed_drift: int | None

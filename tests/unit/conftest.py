@@ -38,6 +38,7 @@ def base_env() -> dict[str, str]:
         "CONNECTION_WARNING_MINUTES": "105",
         "SESSION_CREATE_LIMIT_PER_HOUR": "50",
         "LISTENER_JOIN_LIMIT_PER_MINUTE": "10",
+        "SPEAKER_STALENESS_SECONDS": "105",
         "CONNECTION_ATTEMPT_LIMIT_PER_MINUTE": "20",
         "HEARTBEAT_LIMIT_PER_MINUTE": "10",
         "USER_POOL_ID": "eu-west-1_AbC123",

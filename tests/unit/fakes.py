@@ -19,16 +19,27 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from session_service.data.errors import ConnectionTaken, SessionRefused
+from session_service.data.sessions import liveness_key
 from session_service.exceptions import Unauthorized
 from session_service.models import (
+    ActiveSessionsFigure,
     Connection,
     EndOutcome,
+    Heard,
     HeartbeatOutcome,
     RateDecision,
     Role,
     Session,
+    Unswept,
 )
 from session_service.observability import Telemetry
+from session_service.protocol import EndReason
+
+
+def heard_at(conn: Connection) -> int:
+    """When a connection was last heard from (the liveness index's sort key)."""
+    return conn.last_heartbeat_at_ms or conn.connected_at_ms
+
 
 # mark_once's flag -> the Connection field it sets
 _FLAGS = {"refreshNotified": "refresh_notified", "warningNotified": "warning_notified"}
@@ -42,6 +53,7 @@ class InMemorySessions:
     connections: dict[str, Connection] = field(default_factory=dict)
     limits: InMemoryLimits | None = None  # the store that counts active sessions, if any
     page_size: int = 25
+    unswept: dict[str, tuple[int, EndReason]] = field(default_factory=dict)  # the sweep index
 
     # --- reads ---------------------------------------------------------------------------------
     def get_session(self, session_id: str, now_s: int) -> Session | None:
@@ -141,18 +153,39 @@ class InMemorySessions:
         return True
 
     # --- removal -------------------------------------------------------------------------------
-    def remove_listener(self, conn: Connection) -> bool:
-        if self.connections.pop(conn.connection_id, None) is None:
+    def remove_listener(self, conn: Connection, heard_before_ms: int | None = None) -> bool:
+        return self.remove_listener_item(conn.connection_id, conn.session_id, heard_before_ms)
+
+    def remove_listener_item(
+        self, connection_id: str, session_id: str, heard_before_ms: int | None = None
+    ) -> bool:
+        if not self._take(connection_id, heard_before_ms):
             return False
-        session = self.sessions.get(conn.session_id)
+        session = self.sessions.get(session_id)
         if session is not None and session.listener_count > 0:
             self.sessions[session.session_id] = replace(
                 session, listener_count=session.listener_count - 1
             )
         return True
 
-    def end_session(self, speaker: Connection, now_ms: int) -> EndOutcome:
-        if self.connections.pop(speaker.connection_id, None) is None:
+    def _take(self, connection_id: str, heard_before_ms: int | None) -> bool:
+        """Remove an item (if silent since ``heard_before_ms``, when given)."""
+        conn = self.connections.get(connection_id)
+        if conn is None:
+            return False
+        if heard_before_ms is not None and heard_at(conn) >= heard_before_ms:
+            return False
+        del self.connections[connection_id]
+        return True
+
+    def end_session(
+        self,
+        speaker: Connection | Heard,
+        now_ms: int,
+        reason: EndReason = EndReason.SPEAKER_DISCONNECTED,
+        heard_before_ms: int | None = None,
+    ) -> EndOutcome:
+        if not self._take(speaker.connection_id, heard_before_ms):
             return EndOutcome.ALREADY_GONE
         session = self.sessions.get(speaker.session_id)
         if (
@@ -162,9 +195,13 @@ class InMemorySessions:
         ):
             return EndOutcome.SUPERSEDED
         self.sessions[session.session_id] = replace(session, is_active=False, listener_count=0)
+        self.unswept[session.session_id] = (now_ms, reason)
         if self.limits is not None:
             self.limits.release_session_slot()
         return EndOutcome.ENDED
+
+    def finish_end(self, session_id: str) -> bool:
+        return self.unswept.pop(session_id, None) is not None
 
     def delete_connections(self, connection_ids: list[str]) -> None:
         for connection_id in connection_ids:
@@ -199,11 +236,65 @@ class InMemoryLimits:
 
 
 @dataclass
+class InMemoryLiveness:
+    """The liveness and sweep indexes over an :class:`InMemorySessions`, and the counter's
+    correction over its :class:`InMemoryLimits`, as LivenessStore reads and writes them."""
+
+    store: InMemorySessions
+    limits: InMemoryLimits
+    observed_drift: int | None = None
+
+    def heard(self, role: Role, shard: int, before_ms: int | None = None) -> Iterator[list[Heard]]:
+        key = f"{role.value}#{shard}"
+        found = sorted(
+            (
+                Heard(conn.connection_id, conn.session_id, role, heard_at(conn))
+                for conn in self.store.connections.values()
+                if liveness_key(conn.role, conn.connection_id) == key
+                and (before_ms is None or heard_at(conn) < before_ms)
+            ),
+            key=lambda heard: heard.heard_at_ms,
+        )
+        for start in range(0, len(found), self.store.page_size):
+            yield found[start : start + self.store.page_size]
+        if not found:
+            yield []
+
+    def unswept(self, ended_before_ms: int) -> Iterator[list[Unswept]]:
+        yield [
+            Unswept(session_id, reason)
+            for session_id, (ended_at, reason) in sorted(self.store.unswept.items())
+            if ended_at < ended_before_ms
+        ]
+
+    def active_sessions_figure(self) -> ActiveSessionsFigure:
+        return ActiveSessionsFigure(self.limits.active_sessions, self.observed_drift)
+
+    def observe_drift(self, drift: int) -> None:
+        self.observed_drift = drift
+
+    def forget_drift(self) -> None:
+        self.observed_drift = None
+
+    def correct_count(self, found: int, true_count: int) -> bool:
+        if self.limits.active_sessions != found:
+            return False
+        self.limits.active_sessions = true_count
+        self.observed_drift = None
+        return True
+
+
+@dataclass
 class RecordingMessenger:
     """Records every message; connections in ``gone`` have gone away (410)."""
 
     gone: set[str] = field(default_factory=set)
     sent: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+
+    def close(self, connection_id: str) -> bool:
+        self.closed.append(connection_id)
+        return connection_id not in self.gone
 
     def post(self, connection_id: str, message: dict[str, Any]) -> bool:
         if connection_id in self.gone:

@@ -174,6 +174,7 @@ _LIMIT_KEYS = {
     "connection_attempt_limit_per_minute": "connectionAttemptLimitPerMinute",
     "heartbeat_limit_per_minute": "heartbeatLimitPerMinute",
     "max_active_sessions": "maxActiveSessions",
+    "speaker_staleness_seconds": "speakerStalenessSeconds",
 }
 # The handler that reads each limit (the connect handler reads the others).
 _LIMIT_HANDLER = {

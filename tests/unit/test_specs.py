@@ -45,7 +45,7 @@ def test_a_function_reads_the_common_variables_and_only_known_ones() -> None:
 
 
 def test_grants_name_known_targets() -> None:
-    targets = set(c.TABLES) | {specs.CONNECTIONS_GSI, specs.CONNECTIONS_API}
+    targets = set(c.TABLES) | set(specs.INDEXES) | {specs.CONNECTIONS_API}
     for spec in specs.FUNCTIONS.values():
         assert {grant.target for grant in spec.grants} <= targets, spec.key
 
@@ -76,3 +76,8 @@ def test_registry_modules_import_nothing_heavy(module: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_every_index_grant_names_an_index_of_its_table() -> None:
+    for table, index in specs.INDEXES.values():
+        assert index in [shape["name"] for shape in c.TABLES[table]["indexes"]], index  # type: ignore[attr-defined]

@@ -40,3 +40,15 @@ class ManagementApi:
         except BotoCoreError as exc:
             raise DeliveryFailed(f"PostToConnection failed: {exc}") from exc
         return True
+
+    def close(self, connection_id: str) -> bool:
+        """Close one connection (DELETE @connections); False when it is already gone (410)."""
+        try:
+            self._client.delete_connection(ConnectionId=connection_id)
+        except ClientError as exc:
+            if is_gone(exc):
+                return False
+            raise DeliveryFailed(f"DeleteConnection failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise DeliveryFailed(f"DeleteConnection failed: {exc}") from exc
+        return True

@@ -10,6 +10,7 @@ tables found and leave what it means to a client to the logic; any other SDK fai
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +31,8 @@ from session_service.data.dynamo import (
 )
 from session_service.data.errors import ConnectionTaken, SessionRefused, StoreError
 from session_service.data.rate_limits import counter_update
-from session_service.models import Connection, EndOutcome, HeartbeatOutcome, Role, Session
+from session_service.models import Connection, EndOutcome, Heard, HeartbeatOutcome, Role, Session
+from session_service.protocol import EndReason
 
 BATCH_WRITE_LIMIT = 25
 _BATCH_ATTEMPTS = 5
@@ -65,8 +67,17 @@ def to_session(item: Item) -> Session:
     )
 
 
+def liveness_key(role: Role, connection_id: str) -> str:
+    """The liveness index partition of a connection: its role and a shard of its id."""
+    shard = zlib.crc32(connection_id.encode()) % c.LIVENESS_SHARDS
+    return f"{role.value}#{shard}"
+
+
 def connection_item(conn: Connection) -> Item:
     item: Item = {
+        # heard when opened; each heartbeat sets it again (the liveness index's sort key)
+        c.CONNECTIONS_HEARD_AT: n(conn.connected_at_ms),
+        c.CONNECTIONS_LIVENESS_KEY: s(liveness_key(conn.role, conn.connection_id)),
         c.CONNECTIONS_KEY: s(conn.connection_id),
         "sessionId": s(conn.session_id),
         "role": s(conn.role.value),
@@ -307,7 +318,7 @@ class SessionStore:
             response = self._client.update_item(
                 TableName=self._connections,
                 Key={c.CONNECTIONS_KEY: s(connection_id)},
-                UpdateExpression="SET lastHeartbeatAt = :now, welcomeSent = :true",
+                UpdateExpression="SET lastHeartbeatAt = :now, #heard = :now, welcomeSent = :true",
                 ConditionExpression=(
                     "attribute_exists(#cid) AND #ttl > :nows AND "
                     "(attribute_not_exists(lastHeartbeatAt) OR lastHeartbeatAt <= :threshold)"
@@ -315,6 +326,7 @@ class SessionStore:
                 ExpressionAttributeNames={
                     "#cid": c.CONNECTIONS_KEY,
                     "#ttl": c.CONNECTIONS_TTL_ATTRIBUTE,
+                    "#heard": c.CONNECTIONS_HEARD_AT,
                 },
                 ExpressionAttributeValues={
                     ":now": n(now_ms),
@@ -357,49 +369,79 @@ class SessionStore:
         return True
 
     # --- removal -----------------------------------------------------------------------------
-    def _delete_connection(self, connection_id: str) -> dict[str, Any]:
-        return {
-            "Delete": {
-                "TableName": self._connections,
-                "Key": {c.CONNECTIONS_KEY: s(connection_id)},
-                "ConditionExpression": "attribute_exists(#cid)",
-                "ExpressionAttributeNames": {"#cid": c.CONNECTIONS_KEY},
-            }
+    def _delete_connection(
+        self, connection_id: str, heard_before_ms: int | None = None
+    ) -> dict[str, Any]:
+        """Delete a connection item that exists and, with ``heard_before_ms``, that has not
+        been heard from since: the janitor's removals lose to a heartbeat that came in time."""
+        delete: dict[str, Any] = {
+            "TableName": self._connections,
+            "Key": {c.CONNECTIONS_KEY: s(connection_id)},
+            "ConditionExpression": "attribute_exists(#cid)",
+            "ExpressionAttributeNames": {"#cid": c.CONNECTIONS_KEY},
         }
+        if heard_before_ms is not None:
+            delete["ConditionExpression"] += " AND #heard < :before"
+            delete["ExpressionAttributeNames"]["#heard"] = c.CONNECTIONS_HEARD_AT
+            delete["ExpressionAttributeValues"] = {":before": n(heard_before_ms)}
+        return {"Delete": delete}
 
-    def delete_connection(self, connection_id: str) -> bool:
+    def delete_connection(self, connection_id: str, heard_before_ms: int | None = None) -> bool:
         """Delete one connection item; True when this call removed it."""
+        delete = self._delete_connection(connection_id, heard_before_ms)["Delete"]
         with sdk_errors("DeleteItem"):
             try:
-                self._client.delete_item(**self._delete_connection(connection_id)["Delete"])
+                self._client.delete_item(**delete)
             except ClientError as exc:
                 if is_condition_failure(exc):
                     return False
                 raise
         return True
 
-    def remove_listener(self, conn: Connection) -> bool:
-        """Delete a listener item and uncount it (never below 0); True when this call did."""
+    def remove_listener(self, conn: Connection, heard_before_ms: int | None = None) -> bool:
+        """Delete a listener item and uncount it (never below 0); True when this call did.
+
+        With ``heard_before_ms`` (the janitor), only a listener not heard from since then.
+        """
+        return self.remove_listener_item(conn.connection_id, conn.session_id, heard_before_ms)
+
+    def remove_listener_item(
+        self, connection_id: str, session_id: str, heard_before_ms: int | None = None
+    ) -> bool:
+        """:meth:`remove_listener` by ids (what the liveness index holds of a connection)."""
         update = {
             "Update": {
                 "TableName": self._sessions,
-                "Key": {c.SESSIONS_KEY: s(conn.session_id)},
+                "Key": {c.SESSIONS_KEY: s(session_id)},
                 "UpdateExpression": "ADD listenerCount :minus",
                 "ConditionExpression": "attribute_exists(#sid) AND listenerCount > :zero",
                 "ExpressionAttributeNames": {"#sid": c.SESSIONS_KEY},
                 "ExpressionAttributeValues": {":minus": n(-1), ":zero": n(0)},
             }
         }
-        cancelled = transact(self._client, [self._delete_connection(conn.connection_id), update])
+        delete = self._delete_connection(connection_id, heard_before_ms)
+        cancelled = transact(self._client, [delete, update])
         if cancelled is None:
             return True
         if cancelled.failed(0):
-            return False  # a duplicate or a speaker's cleanup removed it first
+            return False  # a duplicate, a speaker's cleanup or a heartbeat came first
         # the session is gone or its count is already 0: remove the item alone
-        return self.delete_connection(conn.connection_id)
+        return self.delete_connection(connection_id, heard_before_ms)
 
-    def end_session(self, speaker: Connection, now_ms: int) -> EndOutcome:
-        """Remove the speaker's item; end the session if it still is this connection's."""
+    def end_session(
+        self,
+        speaker: Connection | Heard,
+        now_ms: int,
+        reason: EndReason = EndReason.SPEAKER_DISCONNECTED,
+        heard_before_ms: int | None = None,
+    ) -> EndOutcome:
+        """Remove the speaker's item; end the session if it still is this connection's.
+
+        The ended session is marked for the sweep (``sweep``, sorted by ``endedAt``, with its
+        ``endReason``) until its listeners are told, so an end whose fan-out dies is finished by
+        the janitor. With ``heard_before_ms`` (the janitor), only a speaker not heard from since
+        then: one that heartbeats in time keeps its session (``ALREADY_GONE``).
+        """
         assert self._rate_limits is not None, "ending a session needs the RateLimits table"
         end = {
             "Update": {
@@ -407,19 +449,28 @@ class SessionStore:
                 "Key": {c.SESSIONS_KEY: s(speaker.session_id)},
                 # Its listeners' items go with it, so its count is 0 (their own $disconnects
                 # then find the count at 0 and remove only their items).
-                "UpdateExpression": "SET isActive = :false, endedAt = :now, listenerCount = :zero",
+                "UpdateExpression": (
+                    "SET isActive = :false, #ended = :now, listenerCount = :zero, "
+                    "#sweep = :pending, endReason = :reason"
+                ),
                 "ConditionExpression": "isActive = :true AND speakerConnectionId = :cid",
+                "ExpressionAttributeNames": {
+                    "#ended": c.SESSIONS_ENDED_AT,
+                    "#sweep": c.SESSIONS_SWEEP_KEY,
+                },
                 "ExpressionAttributeValues": {
                     ":false": b(False),
                     ":true": b(True),
                     ":now": n(now_ms),
                     ":cid": s(speaker.connection_id),
                     ":zero": n(0),
+                    ":pending": s(c.SWEEP_PENDING),
+                    ":reason": s(reason.value),
                 },
             }
         }
         counter = {"Update": counter_update(self._rate_limits, -1)}
-        items = [self._delete_connection(speaker.connection_id), end, counter]
+        items = [self._delete_connection(speaker.connection_id, heard_before_ms), end, counter]
         cancelled: Cancelled | None = transact(self._client, items)
         if cancelled is not None and not cancelled.failed(0) and not cancelled.failed(1):
             # only the counter refused: it is already 0 (it drifted), so end without it
@@ -428,8 +479,25 @@ class SessionStore:
             return EndOutcome.ENDED
         if cancelled.failed(0):
             return EndOutcome.ALREADY_GONE
-        self.delete_connection(speaker.connection_id)
+        self.delete_connection(speaker.connection_id, heard_before_ms)
         return EndOutcome.SUPERSEDED
+
+    def finish_end(self, session_id: str) -> bool:
+        """Unmark an ended session whose listeners have all been told; True when this call did."""
+        with sdk_errors("UpdateItem"):
+            try:
+                self._client.update_item(
+                    TableName=self._sessions,
+                    Key={c.SESSIONS_KEY: s(session_id)},
+                    UpdateExpression="REMOVE #sweep",
+                    ConditionExpression="attribute_exists(#sweep)",
+                    ExpressionAttributeNames={"#sweep": c.SESSIONS_SWEEP_KEY},
+                )
+            except ClientError as exc:
+                if is_condition_failure(exc):
+                    return False
+                raise
+        return True
 
     def delete_connections(self, connection_ids: list[str]) -> None:
         """Delete items in batches of 25 (one request each), retrying unprocessed ones."""

@@ -3,6 +3,8 @@
 Request budget (DynamoDB): listener 2 (read the item, one transaction deleting it and
 uncounting it); speaker 3 + ceil(N/25) (read, one transaction deleting the item, ending the
 session and uncounting it, one GSI query per page of listeners, one BatchWriteItem per 25).
+The end marks the session for the janitor's sweep, which finishes it if this invocation dies
+before every listener is told (``logic/janitor.py``).
 Duplicate and out-of-order events find the item gone or the condition false and change nothing.
 """
 
@@ -11,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from session_service import messages
 from session_service.config import DisconnectSettings
+from session_service.logic.endings import tell_listeners
 from session_service.logic.ports import Departures, Messenger
 from session_service.models import EndOutcome, Role
 from session_service.observability import Telemetry, logger
@@ -48,15 +50,12 @@ class DisconnectService:
             self._end_listeners(conn.session_id, now)
 
     def _end_listeners(self, session_id: str, now: float) -> None:
-        notice = messages.session_ended(session_id, SPEAKER_LEFT, int(now * 1000))
-        total = gone = 0
-        for page in self.sessions.listener_pages(session_id):
-            live = [listener.connection_id for listener in page if listener.ttl > int(now)]
-            delivered = self.notifier.post_all(live, notice)
-            gone += sum(1 for ok in delivered.values() if not ok)
-            self.sessions.delete_connections([listener.connection_id for listener in page])
-            total += len(page)
+        told = tell_listeners(self.sessions, self.notifier, session_id, SPEAKER_LEFT, now)
         logger.info(
             "session ended",
-            extra={"sessionId": session_id, "listeners": total, "undelivered": gone},
+            extra={
+                "sessionId": session_id,
+                "listeners": told.listeners,
+                "undelivered": told.undelivered,
+            },
         )

@@ -22,9 +22,11 @@ _FAN_OUT_WORKERS = 16
 
 
 class Poster(Protocol):
-    """Sends bytes to one connection; False when it is gone."""
+    """Sends bytes to one connection, or closes it; False when it is gone."""
 
     def post(self, connection_id: str, data: bytes) -> bool: ...
+
+    def close(self, connection_id: str) -> bool: ...
 
 
 class Notifier:
@@ -37,6 +39,10 @@ class Notifier:
             return True
         logger.info("connection gone", extra={"connection": hash_id(connection_id)})
         return False
+
+    def close(self, connection_id: str) -> bool:
+        """Close one connection; False when it was already gone (410)."""
+        return self._poster.close(connection_id)
 
     def post_all(self, connection_ids: Iterable[str], message: Message) -> dict[str, bool]:
         """Send one message to many connections in parallel; connection id -> delivered.

@@ -22,12 +22,17 @@ if TYPE_CHECKING:
     from session_service.auth.jwt_verifier import Identity
     from session_service.messages import Message
     from session_service.models import (
+        ActiveSessionsFigure,
         Connection,
         EndOutcome,
+        Heard,
         HeartbeatOutcome,
         RateDecision,
+        Role,
         Session,
+        Unswept,
     )
+    from session_service.protocol import EndReason
 
 
 class RateLimits(Protocol):
@@ -85,16 +90,59 @@ class Liveness(Protocol):
     def mark_once(self, connection_id: str, flag: str) -> bool: ...
 
 
-class Departures(ConnectionReader, Protocol):
-    """What `$disconnect` changes: a listener leaving, a session ending, its listeners."""
-
-    def remove_listener(self, conn: Connection) -> bool: ...
-
-    def end_session(self, speaker: Connection, now_ms: int) -> EndOutcome: ...
+class ListenerRemoval(Protocol):
+    """What telling an ended session's listeners needs: its listeners, and removing them."""
 
     def listener_pages(self, session_id: str) -> Iterator[list[Connection]]: ...
 
     def delete_connections(self, connection_ids: list[str]) -> None: ...
+
+
+class Endings(ListenerRemoval, Protocol):
+    """Ending a session (``heard_before_ms``: only if its speaker is silent since then)."""
+
+    def end_session(
+        self,
+        speaker: Connection | Heard,
+        now_ms: int,
+        reason: EndReason = ...,
+        heard_before_ms: int | None = None,
+    ) -> EndOutcome: ...
+
+
+class Departures(ConnectionReader, Endings, Protocol):
+    """What `$disconnect` changes: a listener leaving, a session ending, its listeners."""
+
+    def remove_listener(self, conn: Connection) -> bool: ...
+
+
+class Reaping(Endings, Protocol):
+    """What the janitor changes: silent listeners, sessions of silent speakers, unfinished
+    ends."""
+
+    def remove_listener_item(
+        self, connection_id: str, session_id: str, heard_before_ms: int | None = None
+    ) -> bool: ...
+
+    def finish_end(self, session_id: str) -> bool: ...
+
+
+class LivenessIndex(Protocol):
+    """What the janitor reads (:class:`~session_service.data.liveness.LivenessStore`)."""
+
+    def heard(
+        self, role: Role, shard: int, before_ms: int | None = None
+    ) -> Iterator[list[Heard]]: ...
+
+    def unswept(self, ended_before_ms: int) -> Iterator[list[Unswept]]: ...
+
+    def active_sessions_figure(self) -> ActiveSessionsFigure: ...
+
+    def observe_drift(self, drift: int) -> None: ...
+
+    def forget_drift(self) -> None: ...
+
+    def correct_count(self, found: int, true_count: int) -> bool: ...
 
 
 class Messenger(Protocol):
@@ -103,6 +151,8 @@ class Messenger(Protocol):
     def post(self, connection_id: str, message: Message) -> bool: ...
 
     def post_all(self, connection_ids: Iterable[str], message: Message) -> dict[str, bool]: ...
+
+    def close(self, connection_id: str) -> bool: ...
 
 
 class Verifier(Protocol):
