@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from session_service.auth.jwt_verifier import JwksCache
 from session_service.data.schema import create_tables
-from session_service.handlers import authorizer, connect, disconnect, heartbeat, refresh
+from session_service.handlers import authorizer, connect, disconnect, heartbeat, janitor, refresh
 
 from .servers import JwksServer, ManagementApiServer
 
@@ -235,6 +235,7 @@ class App:
             "heartbeat": heartbeat.build(self.env, management=mgmt, **common),
             "disconnect": disconnect.build(self.env, management=mgmt, **common),
             "refresh": refresh.build(self.env, management=mgmt, **common),
+            "janitor": janitor.build(self.env, management=mgmt, **common),
         }
 
     # --- events as API Gateway sends them ------------------------------------------------------
@@ -298,6 +299,11 @@ class App:
     def disconnect(self, cid: str) -> dict:
         event = {"requestContext": {"routeKey": "$disconnect", **self.context(cid)}}
         return disconnect.handler(event, None, self.services["disconnect"])
+
+    def janitor(self, context: Any = None) -> dict[str, Any]:
+        """One scheduled janitor run, as EventBridge invokes it."""
+        event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+        return janitor.handler(event, context, self.services["janitor"])
 
     # --- table state ---------------------------------------------------------------------------
     def _get(self, table: str, key: str, value: str) -> dict[str, Any] | None:

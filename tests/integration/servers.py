@@ -50,6 +50,20 @@ class _ManagementHandler(BaseHTTPRequestHandler):
         owner.record(connection_id, json.loads(data))
         self._answer(200, None)
 
+    def do_DELETE(self) -> None:
+        """Close a connection (DeleteConnection): recorded; 410 when it is gone."""
+        owner: ManagementApiServer = self.server.owner  # type: ignore[attr-defined]
+        prefix = f"/{owner.stage}/@connections/"
+        if not self.path.startswith(prefix):
+            self._answer(404, {"message": "Not Found"})
+            return
+        connection_id = urllib.parse.unquote(self.path[len(prefix) :])
+        if connection_id in owner.gone:
+            self._answer(410, {"message": "Gone"}, error_type="GoneException")
+            return
+        owner.record_close(connection_id)
+        self._answer(204, None)
+
     def _answer(self, status: int, body: Any, error_type: str | None = None) -> None:
         payload = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
@@ -70,6 +84,7 @@ class ManagementApiServer(_Server):
         self.gone: set[str] = set()
         self.posts: list[tuple[str, dict[str, Any]]] = []
         self.gone_attempts: list[str] = []
+        self.closed: list[str] = []
         self._lock = threading.Lock()
         super().__init__(_ManagementHandler)
 
@@ -80,6 +95,10 @@ class ManagementApiServer(_Server):
     def record(self, connection_id: str, message: dict[str, Any]) -> None:
         with self._lock:
             self.posts.append((connection_id, message))
+
+    def record_close(self, connection_id: str) -> None:
+        with self._lock:
+            self.closed.append(connection_id)
 
     def record_gone(self, connection_id: str) -> None:
         with self._lock:
@@ -96,6 +115,7 @@ class ManagementApiServer(_Server):
         with self._lock:
             self.posts.clear()
             self.gone_attempts.clear()
+            self.closed.clear()
 
 
 class _JwksHandler(BaseHTTPRequestHandler):
