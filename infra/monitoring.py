@@ -236,4 +236,17 @@ class SessionMonitoring(Construct):
                 title="Alarms", alarms=list(self.alarms.values()), width=12
             ),
         )
+        # What the janitor set right: nonzero means an event was lost (a $disconnect that never
+        # came or failed midway), and the janitor repaired it.
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Janitor: sessions and connections reaped, counts corrected (per minute)",
+                left=[
+                    service(constants.METRIC_SESSIONS_REAPED, "Sum"),
+                    service(constants.METRIC_CONNECTIONS_REAPED, "Sum"),
+                    service(constants.METRIC_COUNTS_CORRECTED, "Sum"),
+                ],
+                width=24,
+            ),
+        )
         return dashboard

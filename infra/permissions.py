@@ -4,7 +4,8 @@ The grants themselves, one tuple per function spec, are the project's one table 
 handler may do; this module only says how each kind of target becomes a statement:
 
 - a table (``specs.SESSIONS``, ``CONNECTIONS``, ``RATE_LIMITS``): the actions on its ARN;
-- ``specs.CONNECTIONS_GSI``: the actions on the index of the Connections table;
+- an index (a key of ``specs.INDEXES``: the listeners', liveness and sweep indexes): the
+  actions on ``<table arn>/index/<index name>``, never on the table's other indexes;
 - ``specs.CONNECTIONS_API``: ``execute-api:ManageConnections`` on this API's stage, for the
   methods named. The connection id is known at run time only, so that resource ends in
   ``@connections/*``: :func:`wildcard_findings` names the cdk-nag findings this leaves, so the
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from aws_cdk import aws_iam as iam
 
-from session_service import constants, specs
+from session_service import specs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,15 +32,18 @@ MANAGE_CONNECTIONS_SID = "ManageConnections"
 
 
 def table_resources(tables: SessionTables) -> dict[str, Callable[[], list[str]]]:
-    """Grant target -> the ARNs it stands for (tables and the Connections index)."""
-    return {
-        specs.SESSIONS: lambda: [tables.sessions.table_arn],
-        specs.CONNECTIONS: lambda: [tables.connections.table_arn],
-        specs.RATE_LIMITS: lambda: [tables.rate_limits.table_arn],
-        specs.CONNECTIONS_GSI: lambda: [
-            f"{tables.connections.table_arn}/index/{constants.CONNECTIONS_GSI_NAME}"
-        ],
+    """Grant target -> the ARNs it stands for (the tables, then each index of specs.INDEXES)."""
+    arns: dict[str, Callable[[], str]] = {
+        specs.SESSIONS: lambda: tables.sessions.table_arn,
+        specs.CONNECTIONS: lambda: tables.connections.table_arn,
+        specs.RATE_LIMITS: lambda: tables.rate_limits.table_arn,
     }
+    resources: dict[str, Callable[[], list[str]]] = {
+        target: (lambda arn=arn: [arn()]) for target, arn in arns.items()
+    }
+    for target, (table, index) in specs.INDEXES.items():
+        resources[target] = lambda table=table, index=index: [f"{arns[table]()}/index/{index}"]
+    return resources
 
 
 def statements(

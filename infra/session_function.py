@@ -70,8 +70,13 @@ class SessionFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             environment={variable: environment[variable] for variable in spec.environment},
+            # A scheduled run is not retried: the next run does its work (infra/schedules.py).
+            retry_attempts=0 if spec.schedule_rate_setting else None,
         )
         _override_id(self.function, f"{spec.construct_id}Function")
+        invoke_config = self.function.node.try_find_child("EventInvokeConfig")
+        if invoke_config is not None:
+            _override_id(invoke_config, f"{spec.construct_id}EventInvokeConfig")
         # The function must wait for its role's policy; the role itself is already implied by
         # the GetAtt of its ARN (cfn-lint W3005 flags the redundant DependsOn CDK renders).
         self.function.node.default_child.add_override(  # type: ignore[union-attr]

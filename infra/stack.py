@@ -10,6 +10,7 @@ from constructs import Construct
 from infra.custom_domain import SessionCustomDomain
 from infra.functions import SessionFunctions
 from infra.monitoring import SessionMonitoring
+from infra.schedules import SessionSchedules
 from infra.tables import SessionTables
 from infra.websocket_api import SessionWebSocketApi
 from session_service import constants, specs
@@ -52,6 +53,9 @@ class SessionManagementStack(Stack):
             self, "Functions", config=config, tables=self.tables, api=self.api
         )
         self.api.connect_functions(self.functions.functions)
+        self.schedules = SessionSchedules(
+            self, "Schedules", config=config, functions=self.functions.functions
+        )
         self.monitoring = SessionMonitoring(
             self, "Monitoring", config=config, functions=self.functions.functions
         )

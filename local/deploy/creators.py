@@ -150,6 +150,15 @@ def _create_subscription(d: Deployment, logical_id: str, props: dict[str, Any]) 
     return {"Ref": arn}
 
 
+def _create_event_invoke_config(d: Deployment, logical_id: str, props: dict[str, Any]) -> Values:
+    """A function's asynchronous-invocation settings (moto's CloudFormation lacks the type)."""
+    lambda_ = d.clients("lambda")
+    lambda_.put_function_event_invoke_config(
+        **_api_params(lambda_, "PutFunctionEventInvokeConfig", props)
+    )
+    return {"Ref": f"{props['FunctionName']}:{props.get('Qualifier', '$LATEST')}"}
+
+
 def _create_topic_policy(d: Deployment, logical_id: str, props: dict[str, Any]) -> Values:
     document = json.dumps(props["PolicyDocument"])
     for topic in props.get("Topics", []):
@@ -179,6 +188,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::CloudWatch::Alarm": _create_alarm,
     "AWS::SNS::Subscription": _create_subscription,
     "AWS::SNS::TopicPolicy": _create_topic_policy,
+    "AWS::Lambda::EventInvokeConfig": _create_event_invoke_config,
 }
 
 
@@ -245,6 +255,8 @@ def delete_api_created(clients: Clients, values: Mapping[str, Any]) -> None:
         clients("apigatewayv2").delete_api(ApiId=ref)  # its routes, integrations, stage with it
     elif kind == "AWS::CloudWatch::Alarm":
         clients("cloudwatch").delete_alarms(AlarmNames=[ref])
+    elif kind == "AWS::Lambda::EventInvokeConfig":
+        clients("lambda").delete_function_event_invoke_config(FunctionName=ref.split(":")[0])
     elif kind == "AWS::SNS::Subscription" and ref.startswith("arn:"):
         clients("sns").unsubscribe(SubscriptionArn=ref)
     # The API's children go with the API, a topic policy with its topic (the stack's), and the

@@ -135,9 +135,8 @@ API_GATEWAY_IDLE_TIMEOUT_SECONDS = 600
 # no new listeners and the janitor ends it. The default of limits.speakerStalenessSeconds.
 HEARTBEAT_INTERVAL_SECONDS = 30
 SPEAKER_STALENESS_SECONDS = 3 * HEARTBEAT_INTERVAL_SECONDS + 15
-# The janitor's EventBridge schedule: limits.janitorRateMinutes (EventBridge's finest rate is 1).
-JANITOR_RATE_MINUTES = 1
-JANITOR_SCHEDULE_TEMPLATE = "session-janitor-{env}-schedule"
+# The janitor's EventBridge schedule is limits.janitorRateMinutes (default 1, EventBridge's
+# finest rate); its rule is named by specs.FunctionSpec.schedule_name.
 
 # --- Metrics (CloudWatch EMF via Powertools) ----------------------------------------------
 METRICS_NAMESPACE = "SessionManagement"

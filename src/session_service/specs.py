@@ -89,6 +89,12 @@ class FunctionSpec:
     def function_name(self, env: str) -> str:
         return self.name_template.format(env=env)
 
+    def schedule_name(self, env: str) -> str | None:
+        """Name of the EventBridge rule that invokes a scheduled function (None: no schedule)."""
+        if self.schedule_rate_setting is None:
+            return None
+        return f"{self.function_name(env)}-schedule"
+
     @property
     def module(self) -> str:
         """The module of the entry point (what a cold start imports)."""
