@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from session_service import constants, specs
+
 # --section names, in the order the checklist runs them.
 SECTIONS: tuple[str, ...] = (
     "pre-deployment",
@@ -102,6 +104,13 @@ _T1 = "Task 13.1: Deploy DynamoDB Tables"
 _T2 = "Task 13.2: Deploy Lambda Functions"
 _T3 = "Task 13.3: Deploy API Gateway"
 _MON = "Monitoring & Alarms"
+
+
+def _extras(
+    heading: str, subheading: str, *rows: tuple[str, str] | tuple[str, str, str]
+) -> list:
+    """Lines of the verification the checklist lacks (the janitor's), marked as such."""
+    return [replace(item, extra=True) for item in _items(heading, subheading, *rows)]
 
 
 def _table_rows(key: str, label: str, ttl: str, gsi: bool) -> list[tuple[str, str, str]]:
@@ -222,6 +231,22 @@ _LINES: tuple[Item, ...] = tuple(
     )
     + _items(_DEP, _T1, *_table_rows("sessions", "Sessions", "expiresAt", False))
     + _items(_DEP, _T1, *_table_rows("connections", "Connections", "ttl", True))
+    + _extras(
+        _DEP,
+        _T1,
+        (
+            "tables.connections.liveness",
+            f"Connections table has the janitor's index `{constants.CONNECTIONS_LIVENESS_INDEX}`",
+            f"{_DDB} describe-table --table-name {{connections_table}} {_REGION} "
+            "--query 'Table.GlobalSecondaryIndexes'",
+        ),
+        (
+            "tables.sessions.sweep",
+            f"Sessions table has the janitor's index `{constants.SESSIONS_SWEEP_INDEX}`",
+            f"{_DDB} describe-table --table-name {{sessions_table}} {_REGION} "
+            "--query 'Table.GlobalSecondaryIndexes'",
+        ),
+    )
     + _items(_DEP, _T1, *_table_rows("rate-limits", "RateLimits", "expiresAt", False))
     + _items(
         _DEP,
@@ -251,6 +276,28 @@ _LINES: tuple[Item, ...] = tuple(
             "Refresh Handler deployed (256MB, 30s timeout)",
             _FN_CONFIG % "refresh",
         ),
+    )
+    + _extras(
+        _DEP,
+        _T2,
+        (
+            "functions.janitor.deployed",
+            f"Janitor function deployed ({specs.JANITOR.memory_mb}MB, "
+            f"{specs.JANITOR.timeout_s}s timeout)",
+            _FN_CONFIG % "janitor",
+        ),
+        (
+            "functions.janitor.schedule",
+            "Janitor runs on its EventBridge schedule at the configured rate",
+            "aws events describe-rule --name "
+            + str(specs.JANITOR.schedule_name("{env}"))
+            + " "
+            + _REGION,
+        ),
+    )
+    + _items(
+        _DEP,
+        _T2,
         (
             "functions.environment",
             "All functions have correct environment variables",

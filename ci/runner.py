@@ -45,7 +45,7 @@ def _result(dep: Deployment, item: Item, outcome: Outcome, duration: float) -> R
         section=item.section,
         heading=item.heading,
         subheading=item.subheading,
-        text=item.text,
+        text=f"{item.text} (extra: not a line of the checklist)" if item.extra else item.text,
         status=outcome.status,
         evidence=redact(outcome.evidence),
         expected=redact(outcome.expected),

@@ -1,4 +1,4 @@
-"""Task 13.2: the five functions, their settings, environment, roles and log groups.
+"""Task 13.2: the functions, their settings, environment, roles and log groups.
 
 Expected values come from the function specs (``session_service.specs``: memory and timeout as
 the checklist states them, entry points, the environment each handler reads, its grants) and the
@@ -89,6 +89,7 @@ def expected_environment(dep: Deployment) -> dict[str, str]:
                     limits.connection_attempt_limit_per_minute
                 ),
                 C.ENV_HEARTBEAT_LIMIT_PER_MINUTE: str(limits.heartbeat_limit_per_minute),
+                C.ENV_SPEAKER_STALENESS_SECONDS: str(limits.speaker_staleness_seconds),
             }
         )
     return values
@@ -127,9 +128,9 @@ def _arn_prefix(dep: Deployment, service: str) -> str:
 
 
 def _grant_resource(dep: Deployment, target: str) -> str:
-    if target == specs.CONNECTIONS_GSI:
-        table = describe_table(dep, specs.CONNECTIONS)["TableArn"]
-        return f"{table}/index/{C.CONNECTIONS_GSI_NAME}"
+    if target in specs.INDEXES:
+        table_key, index = specs.INDEXES[target]
+        return f"{describe_table(dep, table_key)['TableArn']}/index/{index}"
     return describe_table(dep, target)["TableArn"]
 
 
@@ -228,8 +229,40 @@ def _log_retention(dep: Deployment) -> Outcome:
     return verdict(ok, evidence, f"{expected} day(s) on every log group", retention_note(dep))
 
 
+def _schedule(dep: Deployment, handler: str) -> Outcome:
+    """A scheduled function's EventBridge rule: enabled, at the configured rate, invoking it."""
+    spec = specs.FUNCTIONS[handler]
+    name = spec.schedule_name(dep.env)
+    assert name is not None and spec.schedule_rate_setting is not None
+    if dep.config is None:
+        return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
+    minutes = int(getattr(dep.config.limits, spec.schedule_rate_setting))
+    rate = f"rate({minutes} {'minute' if minutes == 1 else 'minutes'})"
+    function_arn = configuration(dep, handler)["FunctionArn"]
+    expected = f"rule {name} ENABLED, {rate}, invoking {function_arn}"
+    events = dep.clients("events")
+    try:
+        rule = events.describe_rule(Name=name)
+    except events.exceptions.ResourceNotFoundException:
+        return failed(f"no rule {name}", expected)
+    targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
+    arns = [t["Arn"] for t in targets]
+    evidence = (
+        f"{name}: {rule.get('State')}, {rule.get('ScheduleExpression')}, "
+        f"targets {', '.join(arns) or 'none'}"
+    )
+    ok = (
+        rule.get("State") == "ENABLED"
+        and rule.get("ScheduleExpression") == rate
+        and function_arn in arns
+    )
+    return verdict(ok, evidence, expected)
+
+
 def _register(handler: str) -> None:
     check(f"functions.{handler}.deployed")(lambda dep: _deployed(dep, handler))
+    if specs.FUNCTIONS[handler].schedule_rate_setting is not None:
+        check(f"functions.{handler}.schedule")(lambda dep: _schedule(dep, handler))
 
 
 for _handler in specs.FUNCTIONS:

@@ -70,29 +70,35 @@ def _billing(dep: Deployment, key: str) -> Outcome:
     )
 
 
-def _gsi(dep: Deployment) -> Outcome:
-    table = describe(dep, "connections")
-    indexes_spec: tuple[dict[str, str], ...] = C.TABLES["connections"]["indexes"]  # type: ignore[assignment]
-    (spec,) = indexes_spec
+def _index(dep: Deployment, key: str, name: str) -> Outcome:
+    """The index ``name`` of table ``key``, against its shape in ``constants.TABLES``."""
+    table = describe(dep, key)
+    indexes_spec: tuple[dict[str, Any], ...] = C.TABLES[key]["indexes"]  # type: ignore[assignment]
+    spec = next(i for i in indexes_spec if i["name"] == name)
     indexes = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
-    index = indexes.get(spec["name"])
+    index = indexes.get(name)
     expected = (
-        f"index {spec['name']} ACTIVE with keys {spec['partition_key']} (HASH), "
+        f"index {name} ACTIVE with keys {spec['partition_key']} (HASH), "
         f"{spec['sort_key']} (RANGE), projection {spec['projection']}"
     )
+    if spec.get("include"):
+        expected += f" of {', '.join(spec['include'])}"
     if index is None:
         return failed(f"{table['TableName']}: indexes {sorted(indexes) or 'none'}", expected)
     keys = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
-    projection = index.get("Projection", {}).get("ProjectionType")
+    projection = index.get("Projection", {})
+    included = sorted(projection.get("NonKeyAttributes", []))
     status = index.get("IndexStatus", "ACTIVE")
     evidence = (
-        f"{spec['name']}: {status}, keys {keys.get('HASH')} (HASH), {keys.get('RANGE')} (RANGE), "
-        f"projection {projection}"
+        f"{name}: {status}, keys {keys.get('HASH')} (HASH), {keys.get('RANGE')} (RANGE), "
+        f"projection {projection.get('ProjectionType')}"
+        + (f" of {', '.join(included)}" if included else "")
     )
     ok = (
         keys.get("HASH") == spec["partition_key"]
         and keys.get("RANGE") == spec["sort_key"]
-        and projection == spec["projection"]
+        and projection.get("ProjectionType") == spec["projection"]
+        and included == sorted(spec.get("include", ()))
         and status == "ACTIVE"
     )
     return verdict(ok, evidence, expected)
@@ -106,4 +112,9 @@ def _register(label: str, key: str) -> None:
 
 for _label, _key in _KEYS.items():
     _register(_label, _key)
-check("tables.connections.gsi")(_gsi)
+check("tables.connections.gsi")(lambda dep: _index(dep, "connections", C.CONNECTIONS_GSI_NAME))
+# Beyond the checklist: the janitor's indexes (what can be stale, read without a scan).
+check("tables.connections.liveness")(
+    lambda dep: _index(dep, "connections", C.CONNECTIONS_LIVENESS_INDEX)
+)
+check("tables.sessions.sweep")(lambda dep: _index(dep, "sessions", C.SESSIONS_SWEEP_INDEX))

@@ -294,6 +294,15 @@ class GitHubOidcStack(Stack):
                 ],
             ),
             iam.PolicyStatement(
+                sid="ReadSchedules",
+                actions=["events:DescribeRule", "events:ListTargetsByRule"],
+                resources=[
+                    f"{arn}:events:{region}:{account}:rule/{rule}"
+                    for spec in specs.FUNCTIONS.values()
+                    if (rule := spec.schedule_name(name)) is not None
+                ],
+            ),
+            iam.PolicyStatement(
                 sid="ReadAlarmTopic",
                 actions=["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"],
                 resources=[f"{arn}:sns:{region}:{account}:{topic}"],

@@ -61,7 +61,11 @@ def test_the_timeout_note_is_on_exactly_the_functions_whose_spec_exceeds_api_gat
     None
 ):
     noted = {h for h in specs.FUNCTIONS if BY_ID[f"functions.{h}.deployed"].differs}
-    assert noted == {h for h, s in specs.FUNCTIONS.items() if s.timeout_s >= 30}
+    # API Gateway's 29 s bounds the functions its routes invoke; the janitor's schedule does not
+    behind_a_route = {route.function for route in specs.ROUTES.values()}
+    assert noted == {
+        h for h, s in specs.FUNCTIONS.items() if s.timeout_s >= 30 and h in behind_a_route
+    }
     assert noted, "the checklist's 30 s functions"
 
 

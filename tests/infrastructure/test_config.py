@@ -125,6 +125,14 @@ BAD_DEV_VALUES = [
         "alarms.activeSessionsMax: expected at most limits.maxActiveSessions (100)",
     ),
     ("switch_not_boolean", "production.dashboard", "yes", "dashboard: expected true or false"),
+    ("janitor_rate_zero", "limits.janitorRateMinutes", 0, "limits.janitorRateMinutes: expected"),
+    ("janitor_rate_above_an_hour", "limits.janitorRateMinutes", 61, "expected 1 to 60 (minutes"),
+    (
+        "staleness_below_a_heartbeat",
+        "limits.speakerStalenessSeconds",
+        30,
+        "limits.speakerStalenessSeconds: expected 31 to 3600",
+    ),
     ("retention_zero", "logRetentionHours", 0, "logRetentionHours: expected an integer >= 1"),
 ]
 

@@ -19,11 +19,19 @@ LOGICAL_IDS = {
     "heartbeat": "HeartbeatHandler",
     "disconnect": "DisconnectHandler",
     "refresh": "RefreshHandler",
+    "janitor": "Janitor",
 }
 TABLE_IDS = {
     specs.SESSIONS: "SessionsTable",
     specs.CONNECTIONS: "ConnectionsTable",
     specs.RATE_LIMITS: "RateLimitsTable",
+}
+
+# index grant target -> (the table's logical id, the index), each index on its own ARN
+INDEX_ARNS = {
+    specs.CONNECTIONS_GSI: ("ConnectionsTable", "sessionId-targetLanguage-index"),
+    specs.CONNECTIONS_LIVENESS: ("ConnectionsTable", "liveness-heardAt-index"),
+    specs.SESSIONS_SWEEP: ("SessionsTable", "sweep-endedAt-index"),
 }
 
 
@@ -68,6 +76,11 @@ def test_refresh_handler_deployed_256mb_30s_timeout(synth: Synthesized) -> None:
     assert_deployed(synth, "refresh", 256, 30)
 
 
+def test_janitor_function_deployed_256mb_60s_timeout(synth: Synthesized) -> None:
+    """Beyond the checklist: a run pages through what can be stale within a minute."""
+    assert_deployed(synth, "janitor", 256, 60)
+
+
 def expected_environment(synth: Synthesized) -> dict[str, Any]:
     config, limits = synth.config, synth.config.limits
     c = constants
@@ -100,6 +113,7 @@ def expected_environment(synth: Synthesized) -> dict[str, Any]:
         c.ENV_LISTENER_JOIN_LIMIT_PER_MINUTE: str(limits.listener_join_limit_per_minute),
         c.ENV_CONNECTION_ATTEMPT_LIMIT_PER_MINUTE: str(limits.connection_attempt_limit_per_minute),
         c.ENV_HEARTBEAT_LIMIT_PER_MINUTE: str(limits.heartbeat_limit_per_minute),
+        c.ENV_SPEAKER_STALENESS_SECONDS: str(limits.speaker_staleness_seconds),
         c.ENV_USER_POOL_ID: config.cognito.user_pool_id,
         c.ENV_APP_CLIENT_ID: config.cognito.app_client_id,
     }
@@ -158,15 +172,10 @@ def expected_grants(synth: Synthesized, handler: str) -> set[tuple[str, str]]:
                 resource = connections_arn(synth, method)
                 pairs.add(("execute-api:ManageConnections", json.dumps(resource, sort_keys=True)))
             continue
-        if grant.target == specs.CONNECTIONS_GSI:
+        if grant.target in INDEX_ARNS:
+            table_id, index = INDEX_ARNS[grant.target]
             resource = {
-                "Fn::Join": [
-                    "",
-                    [
-                        {"Fn::GetAtt": ["ConnectionsTable", "Arn"]},
-                        "/index/sessionId-targetLanguage-index",
-                    ],
-                ]
+                "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{index}"]]
             }
         else:
             resource = {"Fn::GetAtt": [TABLE_IDS[grant.target], "Arn"]}
@@ -227,6 +236,18 @@ def test_dynamodb_grants_are_the_operations_each_handler_performs() -> None:
             ("rate_limits", "UpdateItem"),
         },
         "refresh": {("connections", "GetItem")},
+        "janitor": {
+            ("sessions", "GetItem"),
+            ("sessions", "UpdateItem"),
+            ("connections", "GetItem"),
+            ("connections", "DeleteItem"),
+            ("connections", "BatchWriteItem"),
+            ("connections_gsi", "Query"),
+            ("connections_liveness", "Query"),
+            ("sessions_sweep", "Query"),
+            ("rate_limits", "GetItem"),
+            ("rate_limits", "UpdateItem"),
+        },
     }
     actual = {
         handler: {

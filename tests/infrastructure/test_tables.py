@@ -38,9 +38,9 @@ def assert_on_demand(properties: dict[str, Any]) -> None:
 def test_sessions_table_deployed(synth: Synthesized) -> None:
     properties = table(synth, constants.SESSIONS_TABLE_TEMPLATE)
     assert properties["KeySchema"] == [{"AttributeName": "sessionId", "KeyType": "HASH"}]
-    assert properties["AttributeDefinitions"] == [
-        {"AttributeName": "sessionId", "AttributeType": "S"}
-    ]
+    # sessionId, then the keys of the janitor's sweep index (test_table_shapes.py)
+    types = {d["AttributeName"]: d["AttributeType"] for d in properties["AttributeDefinitions"]}
+    assert types == {"sessionId": "S", "sweep": "S", "endedAt": "N"}
 
 
 def test_sessions_table_has_ttl_enabled_on_expires_at(synth: Synthesized) -> None:
@@ -62,7 +62,13 @@ def test_connections_table_has_ttl_enabled_on_ttl(synth: Synthesized) -> None:
 
 def test_connections_table_has_gsi_session_id_target_language_index(synth: Synthesized) -> None:
     properties = table(synth, constants.CONNECTIONS_TABLE_TEMPLATE)
-    assert properties["GlobalSecondaryIndexes"] == [
+    indexes = properties["GlobalSecondaryIndexes"]
+    # the checklist's index, then the janitor's liveness index (test_table_shapes.py)
+    assert [i["IndexName"] for i in indexes] == [
+        "sessionId-targetLanguage-index",
+        "liveness-heardAt-index",
+    ]
+    assert indexes[:1] == [
         {
             "IndexName": "sessionId-targetLanguage-index",
             "KeySchema": [
@@ -73,7 +79,13 @@ def test_connections_table_has_gsi_session_id_target_language_index(synth: Synth
         }
     ]
     types = {d["AttributeName"]: d["AttributeType"] for d in properties["AttributeDefinitions"]}
-    assert types == {"connectionId": "S", "sessionId": "S", "targetLanguage": "S"}
+    assert types == {
+        "connectionId": "S",
+        "sessionId": "S",
+        "targetLanguage": "S",
+        "liveness": "S",
+        "heardAt": "N",
+    }
 
 
 def test_connections_table_uses_on_demand_billing(synth: Synthesized) -> None:

@@ -190,7 +190,11 @@ def execute_api_arn(synth: Synthesized, suffix: list[Any]) -> dict[str, Any]:
 
 
 def test_api_gateway_has_permissions_to_invoke_lambda_functions(synth: Synthesized) -> None:
-    permissions = [p["Properties"] for p in synth.resources("AWS::Lambda::Permission").values()]
+    permissions = [
+        p["Properties"]
+        for p in synth.resources("AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
     expected = [
         {
             "Action": "lambda:InvokeFunction",
