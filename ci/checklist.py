@@ -106,9 +106,7 @@ _T3 = "Task 13.3: Deploy API Gateway"
 _MON = "Monitoring & Alarms"
 
 
-def _extras(
-    heading: str, subheading: str, *rows: tuple[str, str] | tuple[str, str, str]
-) -> list:
+def _extras(heading: str, subheading: str, *rows: tuple[str, str] | tuple[str, str, str]) -> list:
     """Lines of the verification the checklist lacks (the janitor's), marked as such."""
     return [replace(item, extra=True) for item in _items(heading, subheading, *rows)]
 

@@ -21,8 +21,6 @@ from aws_cdk import aws_iam as iam
 from session_service import specs
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from infra.config import EnvironmentConfig
     from infra.tables import SessionTables
     from infra.websocket_api import SessionWebSocketApi
@@ -31,18 +29,16 @@ MANAGE_CONNECTIONS = "execute-api:ManageConnections"
 MANAGE_CONNECTIONS_SID = "ManageConnections"
 
 
-def table_resources(tables: SessionTables) -> dict[str, Callable[[], list[str]]]:
+def table_resources(tables: SessionTables) -> dict[str, list[str]]:
     """Grant target -> the ARNs it stands for (the tables, then each index of specs.INDEXES)."""
-    arns: dict[str, Callable[[], str]] = {
-        specs.SESSIONS: lambda: tables.sessions.table_arn,
-        specs.CONNECTIONS: lambda: tables.connections.table_arn,
-        specs.RATE_LIMITS: lambda: tables.rate_limits.table_arn,
+    arns = {
+        specs.SESSIONS: tables.sessions.table_arn,
+        specs.CONNECTIONS: tables.connections.table_arn,
+        specs.RATE_LIMITS: tables.rate_limits.table_arn,
     }
-    resources: dict[str, Callable[[], list[str]]] = {
-        target: (lambda arn=arn: [arn()]) for target, arn in arns.items()
-    }
+    resources = {target: [arn] for target, arn in arns.items()}
     for target, (table, index) in specs.INDEXES.items():
-        resources[target] = lambda table=table, index=index: [f"{arns[table]()}/index/{index}"]
+        resources[target] = [f"{arns[table]}/index/{index}"]
     return resources
 
 
@@ -66,7 +62,7 @@ def statements(
                 iam.PolicyStatement(
                     sid=_sid(grant.target),
                     actions=list(grant.actions),
-                    resources=resources[grant.target](),
+                    resources=resources[grant.target],
                 )
             )
     return result

@@ -233,7 +233,8 @@ def _schedule(dep: Deployment, handler: str) -> Outcome:
     """A scheduled function's EventBridge rule: enabled, at the configured rate, invoking it."""
     spec = specs.FUNCTIONS[handler]
     name = spec.schedule_name(dep.env)
-    assert name is not None and spec.schedule_rate_setting is not None
+    assert name is not None
+    assert spec.schedule_rate_setting is not None
     if dep.config is None:
         return failed(f"configuration unreadable: {dep.config_error}", "a valid configuration")
     minutes = int(getattr(dep.config.limits, spec.schedule_rate_setting))

@@ -174,9 +174,7 @@ def expected_grants(synth: Synthesized, handler: str) -> set[tuple[str, str]]:
             continue
         if grant.target in INDEX_ARNS:
             table_id, index = INDEX_ARNS[grant.target]
-            resource = {
-                "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{index}"]]
-            }
+            resource = {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, f"/index/{index}"]]}
         else:
             resource = {"Fn::GetAtt": [TABLE_IDS[grant.target], "Arn"]}
         for action in grant.actions:

@@ -56,10 +56,9 @@ def test_the_janitor_has_an_error_alarm_with_the_alarm_action(synth: Synthesized
     alarm = synth.properties("JanitorErrorsAlarm")
     assert alarm["AlarmName"] == specs.alarm_names(synth.env)[specs.JANITOR.error_alarm]
     assert alarm["AlarmName"] == f"session-management-{synth.env}-janitor-function-errors"
-    assert alarm["Namespace"] == "AWS/Lambda" and alarm["MetricName"] == "Errors"
-    assert alarm["Dimensions"] == [
-        {"Name": "FunctionName", "Value": {"Ref": "JanitorFunction"}}
-    ]
+    assert alarm["Namespace"] == "AWS/Lambda"
+    assert alarm["MetricName"] == "Errors"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "JanitorFunction"}}]
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 

@@ -124,7 +124,8 @@ def test_an_end_whose_fan_out_died_is_finished_after_the_disconnect_could_have(
         assert ended_reasons(app, f"lis-{i}") == ["speakerDisconnected"]  # the end's own reason
         assert app.connection(f"lis-{i}") is None
     session = stored(app, session_id)
-    assert "sweep" not in session and int(session["listenerCount"]) == 0
+    assert "sweep" not in session
+    assert int(session["listenerCount"]) == 0
     assert app.active_sessions() == 0
 
 
@@ -173,10 +174,12 @@ def test_a_drifted_figure_is_corrected_when_two_runs_agree(app: App) -> None:
     set_counter(app, 7)  # drifted, e.g. by lost `$disconnect`s before the janitor existed
 
     first = app.janitor()
-    assert app.active_sessions() == 7 and first["countsCorrected"] == 0  # once may be a race
+    assert app.active_sessions() == 7
+    assert first["countsCorrected"] == 0
 
     second = app.janitor()
-    assert app.active_sessions() == 2 and second["countsCorrected"] == 1
+    assert app.active_sessions() == 2
+    assert second["countsCorrected"] == 1
     assert second["activeSessions"] == 2
 
 
@@ -294,8 +297,10 @@ def test_race_a_refresh_moves_the_session_and_the_janitor_removes_only_the_old_i
 
     assert result["sessionsEnded"] == 0
     session = stored(app, session_id)
-    assert session["isActive"] is True and session["speakerConnectionId"] == "spk-2"
-    assert app.connection("spk-1") is None and app.connection("spk-2") is not None
+    assert session["isActive"] is True
+    assert session["speakerConnectionId"] == "spk-2"
+    assert app.connection("spk-1") is None
+    assert app.connection("spk-2") is not None
     assert ended_reasons(app, "lis-0") == []
     assert app.active_sessions() == 1
 
