@@ -42,8 +42,10 @@ SERVICE_OF_RESOURCE_TYPE: dict[str, str] = {
     "AWS::CloudWatch::Alarm": "cloudwatch",
     "AWS::CloudWatch::Dashboard": "cloudwatch",
     "AWS::DynamoDB::Table": "dynamodb",
+    "AWS::Events::Rule": "events",
     "AWS::IAM::Policy": "iam",
     "AWS::IAM::Role": "iam",
+    "AWS::Lambda::EventInvokeConfig": "lambda",
     "AWS::Lambda::Function": "lambda",
     "AWS::Lambda::Permission": "lambda",
     "AWS::Logs::LogGroup": "logs",
@@ -62,8 +64,9 @@ ATTACHABLE_MANAGED_POLICIES = ("service-role/AmazonAPIGatewayPushToCloudWatchLog
 _WILDCARD_REASON = (
     "CloudFormation execution policy: each service's actions are scoped to the resources the "
     "SessionManagement stacks name (tables, functions, roles {stack}-*, log groups, alarms, "
-    "topic, dashboard); API Gateway ids and subscription ids are generated; Describe/List "
-    "actions without resource-level permissions need *. Replaces AdministratorAccess."
+    "topic, dashboard, schedules); API Gateway ids and subscription ids are generated; "
+    "Describe/List actions without resource-level permissions need *. Replaces "
+    "AdministratorAccess."
 )
 
 
@@ -145,6 +148,23 @@ def _statements(environments: tuple[EnvironmentConfig, ...]) -> list[iam.PolicyS
             ],
             resources=arns["Api"],
         ),
+        iam.PolicyStatement(
+            sid="Schedules",
+            actions=[
+                "events:DeleteRule",
+                "events:DescribeRule",
+                "events:DisableRule",
+                "events:EnableRule",
+                "events:ListTagsForResource",
+                "events:ListTargetsByRule",
+                "events:PutRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:TagResource",
+                "events:UntagResource",
+            ],
+            resources=arns["Schedules"],
+        ),
         iam.PolicyStatement(sid="LogGroups", actions=["logs:*"], resources=arns["LogGroups"]),
         iam.PolicyStatement(
             sid="Alarms",
@@ -220,7 +240,14 @@ def _resources(env: EnvironmentConfig) -> dict[str, list[str]]:
     resources = {
         "Tables": [f"{arn}:dynamodb:{region}:{account}:table/{table}" for table in tables]
         + [f"{arn}:dynamodb:{region}:{account}:table/{table}/*" for table in tables],
-        "Functions": [f"{arn}:lambda:{region}:{account}:function:{fn}" for fn in functions],
+        # a function, and its qualified forms ($LATEST: its event-invoke config)
+        "Functions": [f"{arn}:lambda:{region}:{account}:function:{fn}" for fn in functions]
+        + [f"{arn}:lambda:{region}:{account}:function:{fn}:*" for fn in functions],
+        "Schedules": [
+            f"{arn}:events:{region}:{account}:rule/{rule}"
+            for spec in specs.FUNCTIONS.values()
+            if (rule := spec.schedule_name(name)) is not None
+        ],
         "FunctionCode": [f"{arn}:s3:::{assets}/*"],
         "Roles": [f"{arn}:iam::{account}:role/{stack}-*"],
         "Api": [

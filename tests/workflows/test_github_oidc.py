@@ -409,6 +409,11 @@ def test_missing_or_broken_settings_are_reported(tmp_path):
 
 # Resource type -> (the property that names it, its ARN in the policy, the action creating it).
 NAMED_RESOURCES = {
+    "AWS::Events::Rule": (
+        "Name",
+        "arn:aws:events:us-east-1:{account}:rule/{name}",
+        "events:PutRule",
+    ),
     "AWS::DynamoDB::Table": (
         "TableName",
         "arn:aws:dynamodb:us-east-1:{account}:table/{name}",
