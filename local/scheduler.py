@@ -113,6 +113,7 @@ class _RuleRunner:
         self._stop = threading.Event()
         self._run: threading.Thread | None = None
         self._runs = 0
+        self.completed = 0  # runs that returned, successfully or not
         self._ticker = threading.Thread(
             target=self._tick, name=f"schedule-{rule.name}", daemon=True
         )
@@ -142,6 +143,7 @@ class _RuleRunner:
         started = time.monotonic()
         result = self._invoke(scheduled_event(self.rule))
         took = (time.monotonic() - started) * 1000
+        self.completed += 1
         if result.ok:
             logger.info(
                 "schedule %s: run %d of %s in %.0f ms: %s",
@@ -209,6 +211,11 @@ class Scheduler:
                 runner.rule.expression,
             )
         return self
+
+    @property
+    def runs(self) -> int:
+        """How many runs have returned, over every rule (for tests)."""
+        return sum(runner.completed for runner in self._runners)
 
     def stop(self) -> None:
         """Stop ticking and wait for the runs in progress (each within its function's timeout)."""
