@@ -26,7 +26,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
@@ -41,6 +41,8 @@ TokenProvider = Callable[[int], str]
 """speaker index -> a Cognito ID token for the user that speaker acts as (may block)."""
 
 DEFAULT_LANGUAGES = ("es", "fr", "de", "ja", "pt", "zh")
+# A speaker heartbeats this often while its listeners join (docs/protocol.md: every 30 s).
+KEEPALIVE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ class LoadGenerator:
         await self._phase("create", len(speakers), self._create_all(speakers))
         live = [s for s in speakers if s.conn is not None]
         listeners = self._listeners_for(live)
-        await self._phase("join", len(listeners), self._gather(self._join, listeners))
+        async with self._speakers_kept_alive(live):
+            await self._phase("join", len(listeners), self._gather(self._join, listeners))
         joined = [x for x in listeners if x.conn is not None]
         conns = [s.conn for s in live if s.conn] + [x.conn for x in joined if x.conn]
         await self._phase(
@@ -296,6 +299,35 @@ class LoadGenerator:
         early = [x for x in joined if x.early]
         await self._phase("listenerLeave", len(early), self._gather(self._leave_early, early))
         await self._phase("speakerLeave", len(live), self._speakers_leave(live, joined))
+
+    @contextlib.asynccontextmanager
+    async def _speakers_kept_alive(self, speakers: list[_Speaker]) -> AsyncIterator[None]:
+        """Speakers heartbeat every ``KEEPALIVE_S`` while the listeners join.
+
+        A speaker unheard for the staleness (``limits.speakerStalenessSeconds``, 45 s locally)
+        is taken as lost: joiners are refused and the janitor ends the session. The join phase
+        of a large level outlasts that, and nothing else reads a speaker's socket meanwhile.
+        Its acks' posts are counted in the join phase (counting.py), one per speaker and 30 s.
+        """
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(self._keep_alive(s.conn, stop)) for s in speakers if s.conn]
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _keep_alive(self, conn: Conn, stop: asyncio.Event) -> None:
+        while True:
+            wait = conn.last_heartbeat + KEEPALIVE_S - time.perf_counter()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(0.0, wait))
+            if stop.is_set():
+                return
+            conn.last_heartbeat = time.perf_counter()
+            await conn.send(protocol.HEARTBEAT)
+            await conn.expect(protocol.HEARTBEAT_ACK, self.plan.op_timeout_s)
+            conn.last_heartbeat = time.perf_counter()
 
     async def _phase(self, name: str, operations: int, work: Awaitable[object]) -> None:
         await self.observer.begin(name)

@@ -50,6 +50,13 @@ def parser() -> argparse.ArgumentParser:
         help="close every socket after this many seconds (API Gateway: 7200)",
     )
     p.add_argument(
+        "--schedule-period",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="run every scheduled rule (the janitor) this often instead of at its rate",
+    )
+    p.add_argument(
         "--profile",
         choices=sorted(profiles.PROFILES),
         default=profiles.DEFAULT_PROFILE,
@@ -223,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler_env_overrides=profiles.overrides(args.profile),
         # A person reads these refusals; the demo's verification sees what AWS would send.
         explain_refusals=not args.demo,
+        schedule_period=args.schedule_period,
     )
     try:
         env.start()

@@ -3,7 +3,9 @@
 ``start()``: moto's server on 127.0.0.1; a Cognito user pool and app client in it; the
 synthesized ``SessionManagement-local`` template (with those ids) deployed into it; one worker
 pool per deployed function, with the environment the deployment gives that function; the local
-gateway serving the deployed API's routes, integrations and authorizer. ``stop()`` undoes it all.
+gateway serving the deployed API's routes, integrations and authorizer; the scheduler running the
+stack's scheduled rules (the janitor) through the same function runtimes. ``stop()`` undoes it
+all.
 
     with LocalEnvironment() as env:
         print(env.endpoint, env.speaker_token())
@@ -24,6 +26,7 @@ from local.deploy import Clients, deploy_stack, make_session
 from local.gateway import Gateway
 from local.moto_server import MotoServer
 from local.runtime import FunctionRuntime
+from local.scheduler import Scheduler, stack_rules
 from local.served_stack import ServedStack, ServeSettings
 from local.state import LocalState, Speaker, write_state
 from local.template import CLOUD_ASSEMBLY, STACK_NAME, load_template, synthesize
@@ -38,7 +41,8 @@ class LocalEnvironment:
 
     Test-only: ``handler_env_overrides`` replaces environment variables of every function (e.g.
     ``{"MAX_LISTENERS_PER_SESSION": "3"}``) when the local runtime starts it; the deployed
-    function configurations keep the template's values.
+    function configurations keep the template's values. ``schedule_period`` (seconds) runs every
+    scheduled rule that often instead of at its rate (``rate(1 minute)`` for the janitor).
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class LocalEnvironment:
         state_file: Path | None = None,
         max_concurrency: int = 8,
         explain_refusals: bool = False,
+        schedule_period: float | None = None,
     ) -> None:
         self._port = port
         self._management_port = management_port
@@ -66,6 +71,8 @@ class LocalEnvironment:
         self._state_file = state_file
         self._max_concurrency = max_concurrency
         self._explain_refusals = explain_refusals
+        self._schedule_period = schedule_period
+        self.scheduler: Scheduler | None = None
         self.region = REGION
         self.stack_name = STACK_NAME
         self.moto = MotoServer(port=moto_port)
@@ -162,12 +169,21 @@ class LocalEnvironment:
             environment=self.function_environment,
         )
         self.served.start()
+        self.scheduler = Scheduler(
+            stack_rules(self._clients, self.stack_name),
+            {name: runtime.invoke for name, runtime in self.runtimes.items()},
+            period=self._schedule_period,
+            timeouts={name: r.spec.timeout_seconds for name, r in self.runtimes.items()},
+        ).start()
         self.create_test_user()  # the default speaker
         if self._state_file is not None:
             self._write_state()
 
     def stop(self) -> None:
         started = time.monotonic()
+        if self.scheduler is not None:  # before the runtimes its runs use
+            self.scheduler.stop()
+            self.scheduler = None
         if self.served is not None:
             self.served.stop()
             self.served = None

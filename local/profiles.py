@@ -11,9 +11,11 @@ is a set of handler environment overrides, not another environment in ``infra/co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from local.worker import TEST_LIMIT_BOUNDS
 from session_service import constants as c
 
 DEFAULT_PROFILE = "deployed"
@@ -39,3 +41,13 @@ PROFILES: Mapping[str, Mapping[str, str]] = MappingProxyType(
 def overrides(profile: str) -> dict[str, str]:
     """The handler environment overrides of ``profile``; :class:`KeyError` for an unknown one."""
     return dict(PROFILES[profile])
+
+
+def speaker_staleness(seconds: int) -> dict[str, str]:
+    """Test-only overrides: every handler ($connect and the janitor alike) takes a speaker
+    unheard for ``seconds`` as lost, below the deployable floor (31 s, more than one heartbeat
+    interval) if need be: the local worker widens that bound for these handlers only."""
+    return {
+        c.ENV_SPEAKER_STALENESS_SECONDS: str(seconds),
+        TEST_LIMIT_BOUNDS: json.dumps({"speaker_staleness_seconds": [1, 3600]}),
+    }

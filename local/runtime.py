@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,12 +250,24 @@ class FunctionRuntime:
                 worker.close()
             self._cond.notify()
 
-    def invoke(self, event: dict[str, Any]) -> InvokeResult:
-        """Run the handler on ``event`` (blocking) and return its result or its error."""
+    def invoke(
+        self,
+        event: dict[str, Any],
+        *,
+        on_worker: Callable[[Callable[[], None]], None] | None = None,
+    ) -> InvokeResult:
+        """Run the handler on ``event`` (blocking) and return its result or its error.
+
+        Test-only: ``on_worker`` is given the kill switch of the worker that runs this call
+        (the gateway's kill fault, ``local.gateway.faults``); a killed worker ends the call
+        with ``Runtime.ExitError``, as a Lambda execution environment that dies.
+        """
         try:
             worker = self._acquire()
         except InvocationError as exc:
             return InvokeResult(False, error_type="Runtime.Unavailable", error_message=str(exc))
+        if on_worker is not None:
+            on_worker(worker.kill)
         try:
             return worker.invoke(event, self.spec.timeout_seconds)
         finally:

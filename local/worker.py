@@ -63,11 +63,29 @@ def _load(entry_point: str) -> Any:
     return getattr(module, function_name)
 
 
+# Test-only: JSON {limit: [low, high]} replacing the bounds config_rules.LIMITS gives a limit, so
+# that a test may run the handlers with a value no environment may deploy (local.profiles).
+TEST_LIMIT_BOUNDS = "LOCAL_TEST_LIMIT_BOUNDS"
+
+
+def _widen_limit_bounds() -> None:
+    raw = os.environ.get(TEST_LIMIT_BOUNDS)
+    if not raw:
+        return
+    from session_service import config_rules
+
+    for name, (low, high) in json.loads(raw).items():
+        if name not in config_rules.LIMITS:
+            raise KeyError(f"{TEST_LIMIT_BOUNDS}: no limit {name!r}")
+        config_rules.LIMITS[name] = config_rules.Bounds(int(low), int(high))
+
+
 def serve(entry_point: str, requests: TextIO, answers: TextIO) -> None:
     """Answer invocations until stdin closes (the parent stopping this environment)."""
     init_error: dict[str, Any] | None = None
     handler = None
     try:
+        _widen_limit_bounds()
         handler = _load(entry_point)
     except Exception as exc:  # an init error fails every invocation, as in Lambda
         traceback.print_exc()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import json
 import logging
 import threading
@@ -34,6 +35,7 @@ from local.gateway.api import (
     Route,
 )
 from local.gateway.events import Connection
+from local.gateway.faults import FanOutKill, GatewayFaults
 from local.gateway.management import ManagementApi
 from local.gateway.policy import evaluate_policy
 from local.runtime import InvokeResult
@@ -69,6 +71,9 @@ class Gateway:
         self._stopping: asyncio.Event | None = None
         self.port: int | None = None
         self.management_port: int | None = None
+        # Test-only faults (local.gateway.faults), all off unless a test arms one.
+        self.faults = GatewayFaults()
+        self._dying: FanOutKill | None = None  # the $disconnect a kill fault is armed on
 
     # --- addresses --------------------------------------------------------------------------
     @property
@@ -165,7 +170,22 @@ class Gateway:
             )
             return self._refusal(ws, refused)
         self._pending[ws.id] = connection
+        ws.connection_lost_waiter.add_done_callback(lambda _: self._abandoned(ws))
         return None
+
+    def _abandoned(self, ws: ServerConnection) -> None:
+        """The client went away before its handshake completed, after ``$connect`` succeeded.
+
+        API Gateway calls ``$disconnect`` after a connection that was established closes; one
+        whose handshake the client abandoned never was, and gets none (local/README.md, "An
+        abandoned handshake"): its items stay until the janitor finds them silent.
+        """
+        connection = self._pending.pop(ws.id, None)
+        if connection is not None:
+            logger.info(
+                "handshake of %s abandoned by the client after $connect: no $disconnect",
+                connection.connection_id,
+            )
 
     async def _invoke(self, integration: Integration, event: dict[str, Any]) -> InvokeResult:
         loop = asyncio.get_running_loop()
@@ -226,7 +246,9 @@ class Gateway:
 
     # --- an open connection -----------------------------------------------------------------
     async def _handle(self, ws: ServerConnection) -> None:
-        connection = self._pending.pop(ws.id)
+        connection = self._pending.pop(ws.id, None)
+        if connection is None:  # abandoned before the handler ran (see _abandoned)
+            return
         connection.ws = ws
         connection.opened_monotonic = connection.last_active_monotonic = time.monotonic()
         self._connections[connection.connection_id] = connection
@@ -245,7 +267,11 @@ class Gateway:
             pass
         finally:
             self._connections.pop(connection.connection_id, None)
-            if not connection.lost:
+            if connection.lost:
+                pass
+            elif self.faults.loses(connection.connection_id):
+                logger.warning("fault: $disconnect of %s lost", connection.connection_id)
+            else:
                 await self._disconnect(connection)
 
     def _spawn(self, coroutine: Any) -> None:
@@ -321,9 +347,25 @@ class Gateway:
         if route is None:
             return
         event = events.disconnect_event(self.config, connection, code, reason)
-        result = await self._invoke(route.integration, event)
+        kill = self.faults.kill_for(connection.connection_id)
+        if kill is None:
+            result = await self._invoke(route.integration, event)
+        else:
+            result = await self._invoke_dying(route.integration, event, kill)
         if not result.ok:
             logger.error("$disconnect failed: %s: %s", result.error_type, result.error_message)
+
+    async def _invoke_dying(
+        self, integration: Integration, event: dict[str, Any], kill: FanOutKill
+    ) -> InvokeResult:
+        """The integration, run under an armed kill fault (``FunctionRuntime.invoke``'s hook
+        tells the fault how to kill the worker it runs in)."""
+        self._dying = kill
+        try:
+            invoke: Any = integration
+            return await self._invoke(functools.partial(invoke, on_worker=kill.attach), event)
+        finally:
+            self._dying = None
 
     async def _sweep(self) -> None:
         """Close connections past the idle timeout or the maximum duration (1001, as AWS)."""
@@ -356,6 +398,13 @@ class Gateway:
         except UnicodeDecodeError:
             text = None
         payload: str | bytes = text if text is not None else data
+        dying = self._dying
+        if dying is not None:
+            return dying.post(lambda: self._post(connection_id, connection, payload))
+        return self._post(connection_id, connection, payload)
+
+    def _post(self, connection_id: str, connection: Connection, payload: str | bytes) -> int:
+        assert self._loop is not None
         future = asyncio.run_coroutine_threadsafe(self._send_raw(connection, payload), self._loop)
         try:
             return 200 if future.result(timeout=_POST_WAIT) else 410

@@ -92,6 +92,8 @@ class StandIns:
                 self.post_during_connect.append("delivered")
             except ClientError as exc:
                 self.post_during_connect.append(exc.response["Error"]["Code"])
+        if query.get("sleep"):
+            time.sleep(float(query["sleep"]))
         if query.get("status") and "retry" in query:
             # As the connection handler refuses: the error message as the body.
             details = {"retryAfter": int(query["retry"])} if query["retry"] else {}
@@ -310,6 +312,60 @@ def test_post_during_connect_is_gone(gateway: Gateway, stand_ins: StandIns) -> N
 
     run(scenario())
     assert stand_ins.post_during_connect == ["GoneException"]
+
+
+def test_abandoned_handshake_after_connect_gets_no_disconnect(
+    gateway: Gateway, stand_ins: StandIns
+) -> None:
+    """The client sends the upgrade and goes away while $connect runs: $connect succeeds, the
+    connection is never established, and (as in API Gateway) no $disconnect is called."""
+
+    async def abandon() -> None:
+        assert gateway.port is not None
+        _, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+        writer.write(
+            (
+                f"GET /{STAGE}?sleep=0.3&tag=abandoned HTTP/1.1\r\nHost: x\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        writer.close()
+
+    run(abandon())
+    [event] = wait_for(
+        lambda: [
+            e
+            for e in stand_ins.of("connect")
+            if (e["queryStringParameters"] or {}).get("tag") == "abandoned"
+        ]
+    )
+    connection_id = event["requestContext"]["connectionId"]
+    time.sleep(0.6)
+    assert disconnects_of(stand_ins, connection_id) == []
+    assert gateway.get_connection(connection_id) is None  # posts to it: 410 Gone
+    assert gateway._pending == {}
+
+
+def test_fault_loses_the_disconnect_of_a_connection_or_of_the_next_ones(
+    gateway: Gateway, stand_ins: StandIns
+) -> None:
+    async def open_and_close(lose: str) -> str:
+        async with connect(gateway.endpoint) as ws:
+            connection_id = await connection_id_of(ws)
+            if lose == "this":
+                gateway.faults.lose_disconnect(connection_id)
+        return connection_id
+
+    lost = run(open_and_close("this"))
+    gateway.faults.lose_next_disconnects = 1
+    next_lost = run(open_and_close("next"))
+    kept = run(open_and_close("none"))
+    wait_for(lambda: disconnects_of(stand_ins, kept))
+    assert disconnects_of(stand_ins, lost) == []
+    assert disconnects_of(stand_ins, next_lost) == []
+    assert gateway.faults.lose_next_disconnects == 0
 
 
 # --- messages ----------------------------------------------------------------------------------
