@@ -341,3 +341,23 @@ def test_race_a_listener_heartbeat_in_time_keeps_it(app: App, listener_first: bo
     app.janitor()
     assert (app.connection("lis-0") is not None) is listener_first
     assert app.listener_count(session_id) == (1 if listener_first else 0)
+
+
+def test_a_refreshed_speaker_s_lost_old_item_does_not_count_an_ended_session_active(
+    app: App,
+) -> None:
+    """Found by the janitor's property test: the old speaker item of a refresh whose
+    `$disconnect` was lost is still recently heard; once the session ends (its new speaker
+    leaves), two runs within the staleness must not count that item as an active session."""
+    session_id = app.create("spk-1")
+    params = {"action": "refreshConnection", "sessionId": session_id, "role": "speaker"}
+    assert app.connect("spk-2", params, user_id="user-1") == {"statusCode": 200}
+    # spk-1's `$disconnect` is lost; spk-2 leaves normally and ends the session
+    assert app.disconnect("spk-2") == {"statusCode": 200}
+    assert app.active_sessions() == 0
+
+    app.janitor()
+    app.janitor()
+
+    assert stored(app, session_id)["isActive"] is False
+    assert app.active_sessions() == 0

@@ -12,7 +12,10 @@ handshake, a failed invocation); the janitor runs on a schedule and puts right w
 3. **Silent listeners.** A listener unheard past API Gateway's idle limit (10 minutes) has no
    socket any more: its item is removed and its session's count corrected.
 4. **The active-sessions figure.** Counted from the speakers' items and corrected when two runs
-   in a row find the same drift.
+   in a row find the same drift. A speaker item is not proof of an active session: the old
+   item of a refresh whose `$disconnect` was lost stays heard for up to the staleness limit,
+   possibly after the session ended. So a count that disagrees with the figure is confirmed
+   by reading the sessions it counts, and only the active ones are counted.
 
 Every removal is conditional on the connection not having been heard since the run's threshold
 (and an end on the session still being that speaker's), so a speaker who comes back in time, a
@@ -20,7 +23,8 @@ refresh, a racing `$disconnect` and a second janitor run each leave nothing half
 
 Request budget (DynamoDB) of a run with nothing to do: 10 (one Query per liveness shard of each
 role, one on the sweep index, one GetItem of the counter). Each ended session adds what a
-speaker's `$disconnect` costs; each silent listener one transaction. A run stops starting new
+speaker's `$disconnect` costs; each silent listener one transaction; a run whose count of
+speaker items disagrees with the figure one GetItem per session counted. A run stops starting new
 work when its time budget is spent; what is left is still silent at the next run.
 """
 
@@ -74,8 +78,7 @@ class JanitorService:
         self._unfinished_ends(now, now_ms, has_time, report)
         self._silent_listeners(now_ms, has_time, report)
         if speakers_live is not None and has_time():
-            report.active_sessions = len(speakers_live)
-            self._reconcile_figure(len(speakers_live), report)
+            report.active_sessions = self._reconcile_figure(speakers_live, report)
         self.telemetry.count(c.METRIC_SESSIONS_REAPED, report.sessions_ended)
         self.telemetry.count(c.METRIC_CONNECTIONS_REAPED, report.connections_removed)
         self.telemetry.count(c.METRIC_COUNTS_CORRECTED, report.counts_corrected)
@@ -170,23 +173,35 @@ class JanitorService:
                         self._close(listener.connection_id, report)
 
     # --- 4. the active-sessions figure ---------------------------------------------------
-    def _reconcile_figure(self, true_count: int, report: RunReport) -> None:
+    def _reconcile_figure(self, speakers_live: set[str], report: RunReport) -> int:
+        """Correct the figure if it has drifted; the number of active sessions counted."""
         figure = self.liveness.active_sessions_figure()
+        true_count = len(speakers_live)
+        if figure.count != true_count:
+            # a heard speaker item may be a refresh's old one, of a session ended since: count
+            # only the sessions still active (expired or not: the figure counts a session until
+            # its end)
+            true_count = sum(1 for sid in speakers_live if self._is_active(sid))
         drift = figure.count - true_count
         if drift == 0:
             if figure.observed_drift is not None:
                 self.liveness.forget_drift()
-            return
+            return true_count
         if figure.observed_drift != drift:
             # once may be a session created between this run's reads: wait for the next run
             self.liveness.observe_drift(drift)
-            return
+            return true_count
         if self.liveness.correct_count(figure.count, true_count):
             report.counts_corrected += 1
             logger.warning(
                 "active-sessions figure corrected",
                 extra={"from": figure.count, "to": true_count},
             )
+        return true_count
+
+    def _is_active(self, session_id: str) -> bool:
+        session = self.sessions.get_session(session_id, 0)
+        return session is not None and session.is_active
 
     # --- helpers -------------------------------------------------------------------------
     def _tell(self, session_id: str, reason: EndReason, now: float, report: RunReport) -> int:

@@ -126,6 +126,8 @@ class Reaping(Endings, Protocol):
 
     def finish_end(self, session_id: str) -> bool: ...
 
+    def get_session(self, session_id: str, now_s: int) -> Session | None: ...
+
 
 class LivenessIndex(Protocol):
     """What the janitor reads (:class:`~session_service.data.liveness.LivenessStore`)."""
