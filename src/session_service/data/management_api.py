@@ -7,6 +7,7 @@ the logic never handles a botocore error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,24 +32,28 @@ class ManagementApi:
 
     def post(self, connection_id: str, data: bytes) -> bool:
         """Send ``data`` to one connection; False when the connection is gone (410)."""
-        try:
-            self._client.post_to_connection(ConnectionId=connection_id, Data=data)
-        except ClientError as exc:
-            if is_gone(exc):
-                return False
-            raise DeliveryFailed(f"PostToConnection failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise DeliveryFailed(f"PostToConnection failed: {exc}") from exc
-        return True
+        return self._call(
+            "PostToConnection",
+            lambda: self._client.post_to_connection(ConnectionId=connection_id, Data=data),
+        )
 
     def close(self, connection_id: str) -> bool:
         """Close one connection (DELETE @connections); False when it is already gone (410)."""
+        return self._call(
+            "DeleteConnection",
+            lambda: self._client.delete_connection(ConnectionId=connection_id),
+        )
+
+    @staticmethod
+    def _call(operation: str, call: Callable[[], object]) -> bool:
+        """One @connections call: True when done, False when the connection is gone (410); any
+        other failure is the project's DeliveryFailed, not the SDK's error."""
         try:
-            self._client.delete_connection(ConnectionId=connection_id)
+            call()
         except ClientError as exc:
             if is_gone(exc):
                 return False
-            raise DeliveryFailed(f"DeleteConnection failed: {exc}") from exc
+            raise DeliveryFailed(f"{operation} failed: {exc}") from exc
         except BotoCoreError as exc:
-            raise DeliveryFailed(f"DeleteConnection failed: {exc}") from exc
+            raise DeliveryFailed(f"{operation} failed: {exc}") from exc
         return True
