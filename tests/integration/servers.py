@@ -38,11 +38,9 @@ class _ManagementHandler(BaseHTTPRequestHandler):
         owner: ManagementApiServer = self.server.owner  # type: ignore[attr-defined]
         length = int(self.headers.get("content-length", 0))
         data = self.rfile.read(length)
-        prefix = f"/{owner.stage}/@connections/"
-        if not self.path.startswith(prefix):
-            self._answer(404, {"message": "Not Found"})
+        connection_id = self._connection_id(owner)
+        if connection_id is None:
             return
-        connection_id = urllib.parse.unquote(self.path[len(prefix) :])
         if connection_id in owner.gone:
             owner.record_gone(connection_id)
             self._answer(410, {"message": "Gone"}, error_type="GoneException")
@@ -50,14 +48,20 @@ class _ManagementHandler(BaseHTTPRequestHandler):
         owner.record(connection_id, json.loads(data))
         self._answer(200, None)
 
-    def do_DELETE(self) -> None:
-        """Close a connection (DeleteConnection): recorded; 410 when it is gone."""
-        owner: ManagementApiServer = self.server.owner  # type: ignore[attr-defined]
+    def _connection_id(self, owner: ManagementApiServer) -> str | None:
+        """The connection id of an @connections path of this stage; else 404 answered, None."""
         prefix = f"/{owner.stage}/@connections/"
         if not self.path.startswith(prefix):
             self._answer(404, {"message": "Not Found"})
+            return None
+        return urllib.parse.unquote(self.path[len(prefix) :])
+
+    def do_DELETE(self) -> None:
+        """Close a connection (DeleteConnection): recorded; 410 when it is gone."""
+        owner: ManagementApiServer = self.server.owner  # type: ignore[attr-defined]
+        connection_id = self._connection_id(owner)
+        if connection_id is None:
             return
-        connection_id = urllib.parse.unquote(self.path[len(prefix) :])
         if connection_id in owner.gone:
             self._answer(410, {"message": "Gone"}, error_type="GoneException")
             return
