@@ -200,6 +200,26 @@ deploy-assembly: ## Deploy the assembly cdk.out/ENV built by `make synth` (no re
 	$(CDK) deploy --app cdk.out/$(ENV) --ci --require-approval never --progress events \
 	  --outputs-file $(REPORTS)/cdk-outputs-$(ENV).json SessionManagement-$(ENV)
 
+# The change set the approver reviews is the one that runs (ci/change_set.py): the job before the
+# approval prepares and summarizes it, the deploy job checks and executes it by name.
+CHANGE_SET ?=
+RELEASE ?=
+
+.PHONY: prepare-change-set
+prepare-change-set: ## Prepare (not execute) change set CHANGE_SET of cdk.out/ENV and summarize it for the approver (reports/change-set-ENV.md); RELEASE names it
+	@test -n "$(CHANGE_SET)" -a -n "$(RELEASE)" || { echo "CHANGE_SET and RELEASE are required, e.g. make prepare-change-set ENV=prod CHANGE_SET=release-42-1 RELEASE=v1.2.0" >&2; exit 2; }
+	$(CDK) deploy --app cdk.out/$(ENV) --ci --require-approval never --method=prepare-change-set \
+	  --change-set-name "$(CHANGE_SET)" SessionManagement-$(ENV)
+	$(PY) -m ci.change_set review --env $(ENV) --change-set "$(CHANGE_SET)" --release "$(RELEASE)"
+
+.PHONY: execute-change-set
+execute-change-set: ## Execute change set CHANGE_SET as reviewed (reports/change-set-ENV.json), refused if it or the stack changed since; outputs to reports/
+	@test -n "$(CHANGE_SET)" || { echo "CHANGE_SET is required, e.g. make execute-change-set ENV=prod CHANGE_SET=release-42-1" >&2; exit 2; }
+	$(PY) -m ci.change_set check --env $(ENV) --change-set "$(CHANGE_SET)"
+	$(CDK) deploy --app cdk.out/$(ENV) --ci --require-approval never --progress events \
+	  --method=execute-change-set --change-set-name "$(CHANGE_SET)" \
+	  --outputs-file $(REPORTS)/cdk-outputs-$(ENV).json SessionManagement-$(ENV)
+
 .PHONY: assembly-digests
 assembly-digests: ## Record the SHA-256 of every file of cdk.out/{dev,staging,prod} in cdk.out/SHA256SUMS (after make synth)
 	cd cdk.out && find $(ENVS) -type f | LC_ALL=C sort | xargs -d '\n' sha256sum > SHA256SUMS

@@ -95,7 +95,7 @@ def _client_error(dep: Deployment, err: ClientError, doing: str) -> AccessProble
     )
 
 
-def _failure(dep: Deployment, err: Exception, doing: str) -> AccessProblem:
+def failure(dep: Deployment, err: Exception, doing: str) -> AccessProblem:
     if isinstance(err, ProfileNotFound):
         return AccessProblem(
             f"AWS profile not found ({err})",
@@ -124,13 +124,13 @@ def probe(dep: Deployment, sections: tuple[str, ...]) -> AccessProblem | None:
     try:
         dep.clients("sts").get_caller_identity()
     except (BotoCoreError, ClientError) as err:
-        return _failure(dep, err, "read the caller's identity")
+        return failure(dep, err, "read the caller's identity")
     if set(sections) <= STACKLESS_SECTIONS:
         return None
     try:
         stack = dep.stack
     except (BotoCoreError, ClientError) as err:
-        return _failure(dep, err, f"read stack {dep.stack_name}")
+        return failure(dep, err, f"read stack {dep.stack_name}")
     if stack is None:
         where = f" at {dep.endpoint_url}" if dep.endpoint_url else ""
         deploy = (

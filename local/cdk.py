@@ -9,6 +9,11 @@ control API. Arguments are the CDK CLI's, as the Makefile passes them:
   served by a local gateway); FILE is written in the CDK CLI's format
   (``{"STACK": {"OutputKey": "value", …}}``); each substitution is printed as
   ``substituted: …``; exit 0, or 1 with the reason, like ``cdk deploy``.
+- ``deploy --method=prepare-change-set --change-set-name NAME --app DIR STACK``: the control API
+  registers the change set of the assembly (nothing runs; ``DescribeChangeSet`` answers it);
+  ``--method=execute-change-set --change-set-name NAME``: the control API deploys what that
+  change set was prepared from, or refuses (exit 1) as CloudFormation refuses an ``OBSOLETE`` or
+  unknown change set. ``--method=direct|change-set`` deploy as above.
 - ``destroy --app DIR --force STACK``: the control API deletes the stack.
 - ``diff --app DIR STACK``: the real CDK CLI, which works against moto (``AWS_ENDPOINT_URL`` and
   the job's credentials; moto's change sets fail, so it diffs the templates); if it cannot run
@@ -42,6 +47,7 @@ CDK_ENVIRONMENT = {
     "CDK_CLI_NOTICES": "false",
 }
 _TIMEOUT_S = 600.0
+METHODS = ("direct", "change-set", "prepare-change-set", "execute-change-set")
 
 
 class UsageError(Exception):
@@ -83,6 +89,8 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--app", "-a", required=True)
     p.add_argument("--outputs-file", "-O")
     p.add_argument("--force", "-f", action="store_true")
+    p.add_argument("--method", "-m", choices=METHODS, default="change-set")
+    p.add_argument("--change-set-name")
     # Accepted as the CDK CLI accepts them; they change nothing locally.
     p.add_argument("--ci", action="store_true")
     p.add_argument("--require-approval")
@@ -122,8 +130,28 @@ def deploy(argv: Sequence[str]) -> int:
     assembly = _assembly(args.app)
     if unknown:
         print(f"note: ignored locally: {' '.join(unknown)}", file=sys.stderr)
-    print(f"{stack}: deploying {assembly} into the local AWS …", file=sys.stderr)
-    result = control("POST", "/deploy", {"env": _env_of(stack), "assembly": str(assembly)})
+    env = _env_of(stack)
+    if args.method in ("prepare-change-set", "execute-change-set") and not args.change_set_name:
+        raise UsageError(f"cdk deploy --method={args.method}: --change-set-name is required")
+    if args.method == "prepare-change-set":
+        print(
+            f"{stack}: preparing change set {args.change_set_name} of {assembly} …", file=sys.stderr
+        )
+        body = {"env": env, "assembly": str(assembly), "name": args.change_set_name}
+        prepared = control("POST", "/change-sets", body)
+        for note in prepared.get("notes", []):
+            print(f"substituted: {note}", file=sys.stderr)
+        print(
+            f"\n ✅  {stack} (change set {prepared['changeSetName']} created, not executed: "
+            f"{prepared['changes']} resource changes)\n\nChange set: {prepared['changeSetId']}"
+        )
+        return 0
+    if args.method == "execute-change-set":
+        print(f"{stack}: executing change set {args.change_set_name} …", file=sys.stderr)
+        result = control("POST", "/change-sets/execute", {"env": env, "name": args.change_set_name})
+    else:
+        print(f"{stack}: deploying {assembly} into the local AWS …", file=sys.stderr)
+        result = control("POST", "/deploy", {"env": env, "assembly": str(assembly)})
     for note in result.get("notes", []):
         print(f"substituted: {note}", file=sys.stderr)
     outputs = result.get("outputs", {})
@@ -213,23 +241,30 @@ def template_diff(assembly: Path, stack: str) -> int:
 
 
 def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """``cdk diff``'s lines for the change set the templates make (local.change_sets)."""
+    from local.change_sets import resource_changes as changes
+
     lines = []
-    for logical_id in sorted(set(old) | set(new)):
-        before, after = old.get(logical_id), new.get(logical_id)
-        if before is None:
-            lines.append(f"[+] {new[logical_id]['Type']} {logical_id}")
-        elif after is None:
-            lines.append(f"[-] {before['Type']} {logical_id}")
-        elif before.get("Type") != after.get("Type"):
-            lines.append(f"[~] {before['Type']} -> {after['Type']} {logical_id} (replace)")
-        elif before != after:
-            changed = sorted(
-                k
-                for k in set(before.get("Properties", {})) | set(after.get("Properties", {}))
-                if before.get("Properties", {}).get(k) != after.get("Properties", {}).get(k)
-            )
-            detail = f" ({', '.join(changed)})" if changed else " (attributes)"
-            lines.append(f"[~] {after['Type']} {logical_id}{detail}")
+    for entry in changes(old, new):
+        change = entry["ResourceChange"]
+        action, kind, logical_id = (
+            change["Action"],
+            change["ResourceType"],
+            change["LogicalResourceId"],
+        )
+        if action == "Add":
+            lines.append(f"[+] {kind} {logical_id}")
+        elif action == "Remove":
+            lines.append(f"[-] {kind} {logical_id}")
+        else:
+            names = [d["Target"]["Name"] for d in change.get("Details", [])]
+            detail = f" ({', '.join(names)})" if names else " (attributes)"
+            if old[logical_id]["Type"] != kind:
+                detail = " (replace)"
+                kind = f"{old[logical_id]['Type']} -> {kind}"
+            elif change.get("Replacement") == "True":
+                detail = f"{detail[:-1]}; replace)"
+            lines.append(f"[~] {kind} {logical_id}{detail}")
     return lines
 
 

@@ -36,6 +36,14 @@ state that forbids the operation, 500 a failed deployment):
     POST /destroy  {"env"}          {"stackName", "destroyed", "notes"}
     GET  /stacks/<name>             {"stackName", "env", "status", "websocketUrl", "outputs"}
     POST /stack-status {"stackName", "status"}  {"stackName", "previous", "status"}
+    POST /change-sets {"env", "assembly", "name"}  {"stackName", "changeSetName", "changeSetId",
+                                                    "changes", "notes"}
+    POST /change-sets/execute {"env", "name"}  as /deploy, plus "changeSetName"
+
+``cdk deploy --method=prepare-change-set`` registers the change set (:mod:`local.change_sets`:
+moto's ``DescribeChangeSet`` then answers it); ``--method=execute-change-set`` deploys the
+assembly as it was prepared, refused (409) unless the change set is ``AVAILABLE``. Every stack
+operation is appended to :attr:`PipelineAws.operations`, so a rehearsal can tell what ran.
 
     with PipelineAws(smoke_user=("smoke@example.com", "Smoke-Password-1a")) as aws:
         print(aws.control_url, aws.moto_endpoint)
@@ -46,9 +54,11 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,7 +69,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.config import ConfigWarning, load_config
-from local import cognito, stack_operations
+from local import change_sets, cognito, stack_operations
 from local.cdk_bootstrap import bootstrap_toolkit
 from local.deploy import (
     API_CREATED_TYPES,
@@ -184,6 +194,12 @@ class PipelineAws:
         self._lock = threading.RLock()
         self._control: ThreadingHTTPServer | None = None
         self._control_thread: threading.Thread | None = None
+        # Every stack operation, in order: {"op": deploy|execute-change-set|destroy, "env", ...}.
+        self.operations: list[dict[str, str]] = []
+        # Rehearsal-only: called (env, change set name) right after a change set is prepared,
+        # to change the stack while the approver reads it.
+        self.after_prepare: Callable[[str, str], None] | None = None
+        self._prepared_dir: Path | None = None
 
     # --- addresses ----------------------------------------------------------------------------
     @property
@@ -207,6 +223,8 @@ class PipelineAws:
     def start(self) -> PipelineAws:
         try:
             stack_operations.install()
+            change_sets.install()
+            self._prepared_dir = Path(tempfile.mkdtemp(prefix="pipeline-aws-change-sets-"))
             endpoint = self.moto.start()
             for name in self.env_names:
                 self.environments[name] = self._prepare(name, endpoint)
@@ -231,6 +249,9 @@ class PipelineAws:
                 environment.served = None
         self.environments.clear()
         self.moto.shutdown()
+        if self._prepared_dir is not None:
+            shutil.rmtree(self._prepared_dir, ignore_errors=True)
+            self._prepared_dir = None
 
     def _prepare(self, name: str, endpoint: str) -> Environment:
         """Bootstrap the environment's account and give it a user pool and the smoke user."""
@@ -272,10 +293,11 @@ class PipelineAws:
             raise ControlError(404, f"unknown environment {name!r}; expected one of: {known}")
         return self.environments[name]
 
-    def deploy(self, env: str, assembly_dir: Path) -> DeployResult:
+    def deploy(self, env: str, assembly_dir: Path, op: str = "deploy") -> DeployResult:
         """Deploy ``<assembly_dir>/SessionManagement-<env>.template.json`` and serve it."""
         with self._lock:
             environment = self.environment(env)
+            self.operations.append({"op": op, "env": env, "assembly": str(assembly_dir)})
             original, template = self._read_assembly(environment, Path(assembly_dir))
             notes = self._substitution_notes(environment, template)
             if original == json.dumps(template) or environment.pool.pool_id in original:
@@ -303,10 +325,88 @@ class PipelineAws:
             url = self._serve(environment, outputs, previous_port, notes)
             return DeployResult(environment.stack_name, outputs, url, notes, recreated)
 
+    def prepare_change_set(self, env: str, assembly_dir: Path, name: str) -> dict[str, Any]:
+        """Register the change set of the assembly against the deployed stack; nothing runs."""
+        with self._lock:
+            environment = self.environment(env)
+            # Read (and checked) as a deploy reads it; the copy made below is what runs.
+            original, _ = self._read_assembly(environment, Path(assembly_dir))
+            deployed = self._deployed_template(environment)
+            assert self._prepared_dir is not None
+            copy = self._prepared_dir / f"{env}-{name}"
+            if copy.exists():
+                raise ControlError(
+                    409, f"ChangeSet {name} already exists for stack {environment.stack_name}"
+                )
+            shutil.copytree(Path(assembly_dir), copy)
+            prepared = change_sets.PreparedChangeSet(
+                name=name,
+                stack_name=environment.stack_name,
+                account=environment.account,
+                region=environment.region,
+                assembly=copy,
+                changes=change_sets.resource_changes(
+                    deployed.get("Resources", {}), json.loads(original).get("Resources", {})
+                ),
+                stack=change_sets.stack_identity(environment.stack_name, environment.account),
+            )
+            try:
+                change_sets.REGISTRY.add(prepared)
+            except ValueError as err:
+                raise ControlError(409, str(err)) from err
+            self.operations.append({"op": "prepare-change-set", "env": env, "changeSet": name})
+            if self.after_prepare is not None:
+                self.after_prepare(env, name)
+            return {
+                "stackName": environment.stack_name,
+                "changeSetName": name,
+                "changeSetId": prepared.change_set_id,
+                "changes": len(prepared.changes),
+                "notes": [
+                    "cdk deploy --method=prepare-change-set substituted by the local deployer: "
+                    "moto's CloudFormation cannot make a change set of this stack; its changes "
+                    "were computed from the deployed template (local/change_sets.py), and "
+                    "DescribeChangeSet answers them"
+                ],
+            }
+
+    def execute_change_set(self, env: str, name: str) -> DeployResult:
+        """Deploy the assembly a change set was prepared from, if it is still executable."""
+        with self._lock:
+            environment = self.environment(env)
+            prepared = change_sets.REGISTRY.find(environment.account, environment.stack_name, name)
+            if prepared is None:
+                raise ControlError(404, f"ChangeSet [{name}] does not exist")
+            status = prepared.execution_status
+            if status != "AVAILABLE":
+                raise ControlError(
+                    409,
+                    f"ChangeSet [{prepared.change_set_id}] cannot be executed in its current "
+                    f"execution status of [{status}]",
+                )
+            result = self.deploy(env, prepared.assembly, op="execute-change-set")
+            change_sets.REGISTRY.executed(prepared)
+            self.operations[-1]["changeSet"] = name
+            return result
+
+    def _deployed_template(self, environment: Environment) -> dict[str, Any]:
+        """``GetTemplate`` of the deployed stack (empty when there is none: all is added)."""
+        if change_sets.stack_identity(environment.stack_name, environment.account) is None:
+            return {}
+        try:
+            body = environment.clients("cloudformation").get_template(
+                StackName=environment.stack_name
+            )["TemplateBody"]
+            parsed = body if isinstance(body, dict) else json.loads(body)
+        except (ClientError, BotoCoreError, ValueError, TypeError) as err:
+            raise ControlError(500, f"get-template {environment.stack_name}: {err}") from err
+        return dict(parsed)
+
     def destroy(self, env: str) -> dict[str, Any]:
         """Delete the environment's stack (and what the deployer made outside it); stop serving."""
         with self._lock:
             environment = self.environment(env)
+            self.operations.append({"op": "destroy", "env": env})
             notes: list[str] = []
             destroyed = self._remove_existing(environment, notes, reason="destroy")
             if not destroyed:
@@ -527,6 +627,13 @@ class PipelineAws:
             return self.deploy(env, Path(assembly)).as_json()
         if method == "POST" and path == "/destroy":
             return self.destroy(_field(body, "env"))
+        if method == "POST" and path == "/change-sets":
+            env, assembly = _field(body, "env"), _field(body, "assembly")
+            return self.prepare_change_set(env, Path(assembly), _field(body, "name"))
+        if method == "POST" and path == "/change-sets/execute":
+            name = _field(body, "name")
+            answer = self.execute_change_set(_field(body, "env"), name).as_json()
+            return {**answer, "changeSetName": name}
         if method == "POST" and path == "/stack-status":
             return self.set_stack_status(_field(body, "stackName"), _field(body, "status"))
         raise ControlError(404, f"no such endpoint: {method} {path} (see local/pipeline_aws.py)")

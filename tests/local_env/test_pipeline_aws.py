@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -257,3 +258,105 @@ def test_bad_requests_get_one_line_errors(aws: PipelineAws, job_env: dict[str, s
     assert "unknown environment 'qa'" in done.stderr
     with pytest.raises(ControlError, match="not a CloudFormation stack status"):
         aws.set_stack_status(STACK, "BROKEN")
+
+
+def _with_metadata(assembly: Path, into: Path, note: str) -> Path:
+    """A copy of the assembly whose first function carries ``note`` in its metadata."""
+    if into.exists():
+        shutil.rmtree(into)
+    shutil.copytree(assembly, into)
+    path = into / f"{STACK}.template.json"
+    template = json.loads(path.read_text())
+    logical_id = next(
+        k for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"
+    )
+    template["Resources"][logical_id].setdefault("Metadata", {})["note"] = note
+    path.write_text(json.dumps(template))
+    return into
+
+
+def change_set(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return run(env, sys.executable, "-m", "ci.change_set", *args)
+
+
+def deployed_template(job_env: dict[str, str]) -> dict[str, Any]:
+    body = client(job_env, "cloudformation").get_template(StackName=STACK)["TemplateBody"]
+    return body if isinstance(body, dict) else json.loads(body)
+
+
+def test_the_change_set_that_runs_is_the_one_prepared_and_reviewed(
+    aws: PipelineAws,
+    deployed: dict[str, Any],
+    job_env: dict[str, str],
+    assembly: Path,
+    tmp_path: Path,
+) -> None:
+    prepared = _with_metadata(assembly, tmp_path / "cdk.out" / "dev", "reviewed")
+    done = cdk(
+        job_env, "deploy", "--app", str(prepared), "--method=prepare-change-set",
+        "--change-set-name", "release-1-1", STACK,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "created, not executed: 1 resource changes" in done.stdout
+    reports = tmp_path / "reports"
+    done = change_set(
+        job_env, "--report-dir", str(reports), "review", "--env", "dev",
+        "--change-set", "release-1-1", "--release", "v9.9.9",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    record = json.loads((reports / "change-set-dev.json").read_text())
+    assert record["changes"] == 1
+    assert record["refused"] is None
+    summary = (reports / "change-set-dev.md").read_text()
+    assert "| modified | AWS::Lambda::Function |" in summary
+    # The job's cdk.out changes after the review: what runs is still what was reviewed.
+    _with_metadata(assembly, prepared, "not reviewed")
+    done = change_set(
+        job_env, "--report-dir", str(reports), "check", "--env", "dev",
+        "--change-set", "release-1-1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    before = len(aws.operations)
+    done = cdk(
+        job_env, "deploy", "--app", str(prepared), "--method=execute-change-set",
+        "--change-set-name", "release-1-1", STACK,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [o["op"] for o in aws.operations[before:]] == ["execute-change-set"]
+    notes = [
+        r.get("Metadata", {}).get("note") for r in deployed_template(job_env)["Resources"].values()
+    ]
+    assert "reviewed" in notes
+    assert "not reviewed" not in notes
+
+
+def test_a_change_set_is_refused_once_the_stack_changed_after_its_review(
+    aws: PipelineAws,
+    deployed: dict[str, Any],
+    job_env: dict[str, str],
+    assembly: Path,
+    tmp_path: Path,
+) -> None:
+    done = cdk(
+        job_env, "deploy", "--app", str(assembly), "--method=prepare-change-set",
+        "--change-set-name", "release-2-1", STACK,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    reports = tmp_path / "reports"
+    review = ("review", "--env", "dev", "--change-set", "release-2-1", "--release", "v9.9.9")
+    done = change_set(job_env, "--report-dir", str(reports), *review)
+    assert done.returncode == 0, done.stderr
+    aws.deploy("dev", assembly)  # someone updates the stack while the approver reads
+    check = ("check", "--env", "dev", "--change-set", "release-2-1")
+    done = change_set(job_env, "--report-dir", str(reports), *check)
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert "it is OBSOLETE" in line
+    assert "the stack changed since it was prepared" in line
+    done = cdk(
+        job_env, "deploy", "--app", str(assembly), "--method=execute-change-set",
+        "--change-set-name", "release-2-1", STACK,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "cannot be executed in its current execution status of [OBSOLETE]" in done.stderr
+    assert "Traceback" not in done.stderr
