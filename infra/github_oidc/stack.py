@@ -1,4 +1,4 @@
-"""One stack per account: GitHub's OIDC provider and, per environment, two roles.
+"""One stack per account: GitHub's OIDC provider and, per environment, three roles.
 
 - ``session-management-deploy-{env}`` is assumed by the jobs that name the GitHub environment
   ``{env}`` (the deploy job and the smoke test right after it; for prod, behind its required
@@ -15,6 +15,15 @@
   role reachable without approval never administers the users of an environment that has an
   approval gate; prod's verify role only reads the pool's and the app client's descriptions
   (the pre-deployment checks).
+- ``session-management-change-set-{env}`` is assumed by the change-set job (``{env}-verify``,
+  before the approval): it prepares the change set the approver reviews (``cdk deploy
+  --method=prepare-change-set``) and never executes one. It may create, describe and delete
+  change sets of its stack, pass the bootstrap CloudFormation execution role to CloudFormation
+  (which uses it only when a change set is executed), and assume the bootstrap file-publishing
+  and lookup roles (the assets and the template the change set refers to). It may not assume the
+  bootstrap deploy role: the CDK CLI then proceeds with the job's own credentials ("current
+  credentials could not be used to assume …, but are for the right account. Proceeding anyway",
+  aws/aws-cdk#30236), so ``ExecuteChangeSet`` stays with the deploy role, behind the approval.
 
 Each trust policy admits exactly one ``sub``, ``repo:OWNER/REPO:environment:NAME`` (or the
 immutable ``repo:OWNER@OWNER_ID/REPO@REPO_ID:environment:NAME``), with ``aud`` =
@@ -54,7 +63,18 @@ GITHUB_THUMBPRINTS = (
 ROLE_NAME_TEMPLATES = {
     "deploy": "session-management-deploy-{env}",
     "verify": "session-management-verify-{env}",
+    "change-set": "session-management-change-set-{env}",
 }
+# What preparing (never executing) a change set of the stack takes, on the stack itself.
+CHANGE_SET_ACTIONS = (
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DeleteChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStacks",
+    "cloudformation:GetTemplate",
+    "cloudformation:ListChangeSets",
+)
 # Test users the load test (bench/, stack mode) creates, signs in and deletes. Granted to a verify
 # role only when its deploy environment has no required reviewers (see the module docstring).
 COGNITO_TEST_USER_ACTIONS = (
@@ -121,11 +141,15 @@ class GitHubOidcStack(Stack):
             verify.attach_inline_policy(
                 self._verify_policy(env, self._may_manage_test_users(env.env))
             )
+            change_set = self._role("change-set", env.env, verify_subject, github)
+            change_set.attach_inline_policy(self._change_set_policy(env))
             self.roles[f"deploy-{env.env}"] = deploy
             self.roles[f"verify-{env.env}"] = verify
+            self.roles[f"change-set-{env.env}"] = change_set
             suffix = env.env.title().replace("-", "")
             CfnOutput(self, f"DeployRoleArn{suffix}", value=deploy.role_arn)
             CfnOutput(self, f"VerifyRoleArn{suffix}", value=verify.role_arn)
+            CfnOutput(self, f"ChangeSetRoleArn{suffix}", value=change_set.role_arn)
         # One per account (IAM names are account-wide), for `cdk bootstrap
         # --cloudformation-execution-policies` instead of AdministratorAccess.
         self.execution_policy = CfnExecutionPolicy(
@@ -165,7 +189,7 @@ class GitHubOidcStack(Stack):
         )
         return iam.Role(
             self,
-            f"{kind.title()}Role{env.title().replace('-', '')}",
+            f"{kind.title().replace('-', '')}Role{env.title().replace('-', '')}",
             role_name=ROLE_NAME_TEMPLATES[kind].format(env=env),
             description=(
                 f"GitHub Actions ({github.owner}/{github.repository}), {kind} jobs of {env}"
@@ -197,6 +221,50 @@ class GitHubOidcStack(Stack):
                         "cloudformation:DescribeStacks",
                     ],
                     resources=[stack_arn],
+                ),
+            ],
+        )
+        acknowledge_wildcards(
+            policy, "A stack ARN ends in the id CloudFormation generates: stack/NAME/*."
+        )
+        return policy
+
+    def _change_set_policy(self, env: EnvironmentConfig) -> iam.Policy:
+        account, region = env.account, env.region
+        arn = f"arn:{Aws.PARTITION}"
+        execution_role = bootstrap_role_arn("cfn-exec", account, region)
+        policy = iam.Policy(
+            self,
+            f"ChangeSetPolicy{env.env.title().replace('-', '')}",
+            statements=[
+                iam.PolicyStatement(
+                    sid="AssumeCdkPublishingAndLookupRoles",
+                    actions=["sts:AssumeRole", "sts:TagSession"],
+                    resources=[
+                        bootstrap_role_arn(kind, account, region)
+                        for kind in ("file-publishing", "lookup")
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="PrepareChangeSetsOfTheStack",
+                    actions=list(CHANGE_SET_ACTIONS),
+                    resources=[self._stack_arn(env)],
+                ),
+                iam.PolicyStatement(
+                    sid="PassTheExecutionRoleToCloudFormation",
+                    actions=["iam:PassRole"],
+                    resources=[execution_role],
+                    conditions={
+                        "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+                    },
+                ),
+                iam.PolicyStatement(
+                    sid="ReadBootstrapVersion",
+                    actions=["ssm:GetParameter"],
+                    resources=[
+                        f"{arn}:ssm:{region}:{account}:parameter/cdk-bootstrap/"
+                        f"{BOOTSTRAP_QUALIFIER}/version"
+                    ],
                 ),
             ],
         )

@@ -10,6 +10,7 @@ What protects a role is its trust policy, which admits exactly one GitHub enviro
     region=us-east-1
     deploy-role=arn:aws:iam::333333333333:role/session-management-deploy-prod
     verify-role=arn:aws:iam::333333333333:role/session-management-verify-prod
+    change-set-role=arn:aws:iam::333333333333:role/session-management-change-set-prod
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def partition_of(region: str) -> str:
 
 
 def targets(env: str) -> dict[str, str]:
-    """Account, region and the two role ARNs of ``env``; ConfigError on a bad config."""
+    """Account, region and the role ARNs of ``env``; ConfigError on a bad config."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConfigWarning)  # the service's adjustments are not ours
         config = load_config(env)

@@ -138,8 +138,10 @@ def test_trust_policy_admits_exactly_this_repository_and_environment(request, fo
         assert set(by_name) == {
             f"session-management-deploy-{env}",
             f"session-management-verify-{env}",
+            f"session-management-change-set-{env}",
         }
-        for kind, github_env in (("deploy", env), ("verify", f"{env}-verify")):
+        kinds = (("deploy", env), ("verify", f"{env}-verify"), ("change-set", f"{env}-verify"))
+        for kind, github_env in kinds:
             trust = by_name[f"session-management-{kind}-{env}"]["Properties"]
             statements = trust["AssumeRolePolicyDocument"]["Statement"]
             assert len(statements) == 1
@@ -181,6 +183,35 @@ def test_deploy_role_may_only_assume_the_bootstrap_roles_and_recover_its_stack(n
         assert render(recover["Resource"]) == (
             f"arn:aws:cloudformation:us-east-1:{account}:stack/SessionManagement-{env}/*"
         )
+
+
+def test_change_set_role_prepares_change_sets_and_can_never_execute_one(name_form):
+    for env, account in ACCOUNTS.items():
+        template = name_form[f"GitHubOidc-{env}"]
+        statements = policy_of(
+            template, logical_id(template, f"session-management-change-set-{env}")
+        )
+        actions = {a for s in statements for a in as_list(s["Action"])}
+        assert "cloudformation:CreateChangeSet" in actions
+        assert not {"cloudformation:ExecuteChangeSet", "cloudformation:UpdateStack"} & actions
+        assert not any(a.startswith("cloudformation:*") or a == "*" for a in actions)
+        assumed = sorted(
+            r
+            for s in statements
+            if "sts:AssumeRole" in as_list(s["Action"])
+            for r in as_list(render(s["Resource"]))
+        )
+        assert assumed == [
+            f"arn:aws:iam::{account}:role/cdk-hnb659fds-{kind}-role-{account}-us-east-1"
+            for kind in ("file-publishing", "lookup")
+        ]  # not the deploy role, which executes change sets
+        [passed] = [s for s in statements if "iam:PassRole" in as_list(s["Action"])]
+        assert render(passed["Resource"]) == (
+            f"arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-us-east-1"
+        )
+        assert passed["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+        }
 
 
 def test_verify_role_reads_and_assumes_only_the_lookup_role(name_form):
@@ -291,7 +322,7 @@ def test_no_role_reachable_without_approval_administers_users_of_a_pool_behind_r
                     action,
                     resource,
                 )
-    assert checked == 5  # every role but prod's deploy role runs without approval
+    assert checked == 8  # every role but prod's deploy role runs without approval (3 per env)
 
 
 def test_stagings_verify_role_keeps_the_load_test_user_actions(name_form):
