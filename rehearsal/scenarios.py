@@ -66,7 +66,7 @@ class Outcome:
         )
 
 
-DEV_CHAIN = ["diff (dev)", "verify pre-deployment (dev)", "deploy (dev)", "sign-off (dev)"]
+DEV_CHAIN = ["change set (dev)", "verify pre-deployment (dev)", "deploy (dev)", "sign-off (dev)"]
 VERIFY_SECTIONS = ("tables", "functions", "api", "monitoring", "post-deployment")
 CHECKS = (
     "lint, format, workflow lint, taskcat lint",
@@ -77,7 +77,7 @@ CHECKS = (
 
 def _chain(env: str, extra: tuple[str, ...] = ()) -> dict[str, str]:
     jobs = {
-        f"diff ({env})": "success",
+        f"change set ({env})": "success",
         f"verify pre-deployment ({env})": "success",
         f"deploy ({env})": "success",
         **{f"verify {s} ({env})": "success" for s in VERIFY_SECTIONS},
@@ -279,13 +279,13 @@ def rollback_rules(stage: Stage, out: Outcome) -> None:
         approvals=[_approval("prod")],
     )
     out.runs.append(run)
-    out.jobs(run, {"diff (prod)": "failure", "deploy (prod)": "not run"})
-    out.error_line(run, "diff (prod)", "not allowed to deploy to prod-verify")
+    out.jobs(run, {"change set (prod)": "failure", "deploy (prod)": "not run"})
+    out.error_line(run, "change set (prod)", "not allowed to deploy to prod-verify")
     rejected = _dispatch_rollback(
         stage, "prod", "rejected by the approver", approvals=[_approval("prod", "rejected")]
     )
     out.runs.append(rejected)
-    out.jobs(rejected, {"diff (prod)": "success", "deploy (prod)": "failure"})
+    out.jobs(rejected, {"change set (prod)": "success", "deploy (prod)": "failure"})
     out.error_line(rejected, "deploy (prod)", "was rejected")
     after = stage.stack("prod")
     out.check(

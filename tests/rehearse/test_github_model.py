@@ -59,7 +59,7 @@ def test_prod_waits_for_a_reviewer_who_is_not_the_one_who_triggered_the_run(sett
 def test_a_jobs_environment_is_read_from_its_workflow_with_the_role_it_asks_for():
     workflows = REPO_ROOT / ".github" / "workflows"
     role = "arn:aws:iam::333333333333:role/session-management-verify-prod"
-    assert job_environment(workflows, "Deploy one environment", "diff", role) == "prod-verify"
+    assert job_environment(workflows, "Deploy one environment", "change-set", role) == "prod-verify"
     deploy_role = role.replace("verify", "deploy")
     assert job_environment(workflows, "Deploy one environment", "deploy", deploy_role) == "prod"
     assert job_environment(workflows, "Rollback", "destroy-dev", deploy_role) == "dev"

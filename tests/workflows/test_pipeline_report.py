@@ -25,7 +25,7 @@ def needs(**results: str) -> str:
 
 
 ALL_PASSED = {
-    "diff": "success",
+    "change-set": "success",
     "pre-deployment": "success",
     "deploy": "success",
     "verify": "success",

@@ -115,10 +115,11 @@ def test_no_deploy_job_synthesizes_again(workflows):
         for step in job.get("steps", []):
             assert "make synth" not in step.get("run", ""), f"{job_id} re-synthesizes"
     deploy_runs = " ".join(s.get("run", "") for s in reusable["jobs"]["deploy"]["steps"])
-    assert "make deploy-assembly" in deploy_runs
+    assert "make execute-change-set" in deploy_runs
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
-    recipe = makefile.split("\ndeploy-assembly:", 1)[1].split("\n.PHONY", 1)[0]
-    assert "--app cdk.out/$(ENV)" in recipe
+    for target in ("prepare-change-set", "execute-change-set"):
+        recipe = makefile.split(f"\n{target}:", 1)[1].split("\n.PHONY", 1)[0]
+        assert "--app cdk.out/$(ENV)" in recipe
 
 
 def test_main_deploys_dev_and_tags_deploy_staging_then_prod(workflows):
@@ -149,16 +150,21 @@ def test_staging_runs_the_load_test_and_prod_verifies_production(workflows):
     assert "load-test" not in jobs["dev"]["with"]
 
 
-def test_prod_deploy_is_gated_by_the_prod_environment_and_diff_runs_before(workflows):
+def test_prod_deploy_is_gated_by_the_prod_environment_and_the_change_set_prepared_before(
+    workflows,
+):
     jobs = workflows[REUSABLE]["jobs"]
     assert jobs["deploy"]["environment"] == "${{ inputs.environment }}"
-    assert set(jobs["deploy"]["needs"]) == {"diff", "pre-deployment"}
-    # The diff and the checks must not wait for the approval: they name the -verify environment.
-    for job_id in ("diff", "pre-deployment", "verify", "verify-production", "loadtest"):
+    assert set(jobs["deploy"]["needs"]) == {"change-set", "pre-deployment"}
+    # The change set and the checks must not wait for the approval: they name -verify.
+    for job_id in ("change-set", "pre-deployment", "verify", "verify-production", "loadtest"):
         assert jobs[job_id]["environment"] == "${{ inputs.environment }}-verify", job_id
-    diff_runs = " ".join(s.get("run", "") for s in jobs["diff"]["steps"])
-    assert "make diff-assembly" in diff_runs
-    assert "GITHUB_STEP_SUMMARY" in diff_runs
+    prepare_runs = " ".join(s.get("run", "") for s in jobs["change-set"]["steps"])
+    assert "make diff-assembly" in prepare_runs
+    assert "make prepare-change-set" in prepare_runs
+    deploy_runs = " ".join(s.get("run", "") for s in jobs["deploy"]["steps"])
+    assert "make execute-change-set" in deploy_runs
+    assert "deploy-assembly" not in deploy_runs  # nothing but the reviewed change set runs
 
 
 def test_every_checklist_section_has_its_verification_job(workflows):
@@ -179,7 +185,7 @@ def test_every_checklist_section_has_its_verification_job(workflows):
     # The smoke test runs in the deploy job itself, after the deploy step: behind the approval.
     assert found["smoke"] == "deploy"
     runs = [s.get("run", "") for s in jobs["deploy"]["steps"]]
-    deploy_step = next(i for i, r in enumerate(runs) if "make deploy-assembly" in r)
+    deploy_step = next(i for i, r in enumerate(runs) if "make execute-change-set" in r)
     smoke_step = next(i for i, r in enumerate(runs) if "SECTION=smoke" in r)
     assert deploy_step < smoke_step
     for section in expected_sections() - {"pre-deployment", "smoke"}:
@@ -393,6 +399,7 @@ def test_aws_credentials_use_oidc_roles_and_mask_the_account(workflows, composit
         # Built from infra/config (make deploy-target), never a secret that a called workflow
         # would get as "" (its caller passes none for it).
         assert given["role-to-assume"] in (
+            "${{ steps.setup.outputs.change-set-role }}",
             "${{ steps.setup.outputs.deploy-role }}",
             "${{ steps.setup.outputs.verify-role }}",
         ), f"{name}:{job_id}"
@@ -523,7 +530,7 @@ def test_every_make_target_a_step_runs_exists(workflows, composite_actions):
         ):
             called.add(command[1])
             assert command[1] in targets, f"{name}:{job_id} runs make {command[1]}: no target"
-    assert {"install", "lint", "test", "synth", "deploy-assembly", "verify-section"} <= called
+    assert {"install", "lint", "test", "synth", "execute-change-set", "verify-section"} <= called
 
 
 def test_makefile_passes_the_bench_and_verify_flags_agreed_with_their_owners():
