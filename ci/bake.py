@@ -306,9 +306,12 @@ def bake(
     minutes = dep.config.deploy_safety.bake_minutes if args.minutes is None else args.minutes
     names = list(specs.alarm_names(dep.env).values())
     path = report_path(dep.env, args.report)
-    reading = f"read {parameter_name(dep.env)}"
+
+    def ssm() -> Any:  # made inside _aws: a missing AWS profile raises on the first client
+        return dep.clients("ssm")
+
     try:  # the record first: refused credentials show before the wait, not after it
-        last = _aws(dep, reading, lambda: read_record(dep.clients("ssm"), dep.env))
+        last = _aws(dep, f"read {parameter_name(dep.env)}", lambda: read_record(ssm(), dep.env))
         seen = _aws(
             dep,
             "describe the alarms",
@@ -316,10 +319,18 @@ def bake(
                 dep.clients("cloudwatch"), names, minutes, args.poll_seconds, clock, sleep
             ),
         )
+        if seen.clean:
+            record = {
+                "release": args.release,
+                "commit": args.commit or os.environ.get("GITHUB_SHA"),
+                "bakedAt": datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds"),
+                "runUrl": args.run_url,
+            }
+            writing = f"write {parameter_name(dep.env)}"
+            _aws(dep, writing, lambda: write_record(ssm(), dep.env, record))
     except BakeError as err:
-        write_report(
-            path, {**_report(dep.env, args.release, "error", None, None), "error": str(err)}
-        )
+        failed = _report(dep.env, args.release, "error", None, None)
+        write_report(path, {**failed, "error": str(err)})
         raise
     where = f"bake of {args.release} in {dep.env}"
     if not seen.clean:
@@ -328,14 +339,6 @@ def bake(
             f"❌ {where}: alarm {f.name} is in ALARM since {f.since} ({f.reason})"
             for f in seen.firing
         ]
-    record = {
-        "release": args.release,
-        "commit": args.commit or os.environ.get("GITHUB_SHA"),
-        "bakedAt": datetime.fromtimestamp(clock(), UTC).isoformat(timespec="seconds"),
-        "runUrl": args.run_url,
-    }
-    writing = f"write {parameter_name(dep.env)}"
-    _aws(dep, writing, lambda: write_record(dep.clients("ssm"), dep.env, record))
     write_report(path, _report(dep.env, args.release, "clean", seen, last))
     return EXIT_CLEAN, [
         f"✅ {where}: {len(names)} alarms clean for {minutes} minutes ({seen.polls} polls); "

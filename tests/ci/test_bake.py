@@ -360,3 +360,23 @@ def test_bad_arguments_are_one_line_and_exit_2(
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert message in captured.err
+
+
+def test_refused_record_write_fails_the_clean_bake_with_one_line(
+    cloudwatch: Any,
+    report: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from botocore.exceptions import ClientError
+
+    def refuse(ssm: Any, env: str, record: dict[str, Any]) -> None:
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "no ssm:PutParameter"}}
+        raise ClientError(error, "PutParameter")  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bake, "write_record", refuse)
+    assert watch(report) == bake.EXIT_NOT_BAKED
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"❌ the credentials may not write {PARAMETER} in us-east-1")
+    assert json.loads(report.read_text())["result"] == "error"
