@@ -186,6 +186,20 @@ verify-section: ## Verify one checklist section of ENV (SECTION=tables|functions
 	@test -n "$(SECTION)" || { echo "SECTION is required, e.g. make verify-section ENV=dev SECTION=tables" >&2; exit 2; }
 	$(PY) -m ci.verify --env $(ENV) --section $(SECTION) $(VERIFY_ARGS)
 
+# Extra ci.bake flags for `bake`, e.g. the pipeline's facts:
+# BAKE_ARGS='--commit "$$COMMIT" --run-url "$$RUN_URL"' (also --minutes M, --poll-seconds S).
+RELEASE ?=
+BAKE_ARGS ?=
+
+.PHONY: bake
+bake: ## Watch ENV's alarms for its bake time (deploySafety.bakeMinutes) after RELEASE is verified; record it as the last clean release when none fired
+	@test -n "$(RELEASE)" || { echo "RELEASE is required, e.g. make bake ENV=staging RELEASE=v1.2.3" >&2; exit 2; }
+	$(PY) -m ci.bake watch --env $(ENV) --release "$(RELEASE)" --report $(REPORTS)/bake-$(ENV).json $(BAKE_ARGS)
+
+.PHONY: last-clean-release
+last-clean-release: ## Print the last release that baked clean in ENV (exit 3 when none has yet)
+	@$(PY) -m ci.bake last-clean --env $(ENV)
+
 .PHONY: loadtest
 loadtest: ## Load-test the deployed ENV (endpoint from its stack outputs; needs AWS credentials)
 	$(PY) -m bench --endpoint-from-stack --env $(ENV)

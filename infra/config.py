@@ -31,6 +31,9 @@ DEFAULT_LOG_RETENTION_HOURS = 12
 DEFAULT_LOG_LEVEL = "INFO"
 PRODUCTION_ENV = "prod"
 PRODUCTION_MIN_LOG_RETENTION_HOURS = 24
+# CloudFormation's rollback trigger watches at most 180 minutes (MonitoringTimeInMinutes); the
+# bake after a deployment is held to the same bound.
+DEPLOY_SAFETY_MAX_MINUTES = 180
 
 # Values CloudWatch Logs accepts for a log group's retention, in days (RetentionInDays).
 CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
@@ -118,6 +121,12 @@ class CustomDomainConfig:
 
 
 @dataclass(frozen=True)
+class DeploySafety:
+    bake_minutes: int  # how long ci.bake watches the alarms after a verified deployment
+    rollback_monitoring_minutes: int  # CloudFormation's rollback-trigger monitoring time
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     env: str
     source: Path
@@ -135,6 +144,7 @@ class EnvironmentConfig:
     production: ProductionConfig
     custom_domain: CustomDomainConfig | None
     log_level: str
+    deploy_safety: DeploySafety
     notices: tuple[str, ...] = ()  # adjustments made while loading (also issued as warnings)
 
     @property
@@ -477,13 +487,26 @@ class _Reader:
             domain_name=domain, hosted_zone_id=zone_id, zone_name=zone, certificate_arn=arn
         )
 
+    def deploy_safety(self, raw: Mapping[str, Any]) -> DeploySafety:
+        if raw.get("deploySafety") is None:  # optional: no bake, no rollback monitoring
+            return DeploySafety(bake_minutes=0, rollback_monitoring_minutes=0)
+        names = {"bakeMinutes", "rollbackMonitoringMinutes"}
+        section = self.obj(raw, "deploySafety", "", names)
+        prefix, most = "deploySafety.", DEPLOY_SAFETY_MAX_MINUTES
+        return DeploySafety(
+            bake_minutes=self.integer(section, "bakeMinutes", prefix, minimum=0, maximum=most),
+            rollback_monitoring_minutes=self.integer(
+                section, "rollbackMonitoringMinutes", prefix, minimum=0, maximum=most
+            ),
+        )
+
     def environment(self, env: str, path: Path, raw: Any) -> EnvironmentConfig:
         if not isinstance(raw, dict):
             raise ConfigError(f"{self.shown}: expected a JSON object at the top level")
         top = {
             "account", "region", "cognito", "alarmEmail", "logRetentionHours", "stageName",
             "throttling", "limits", "supportedLanguages", "alarms", "production", "customDomain",
-            "logLevel",
+            "logLevel", "deploySafety",
         }  # fmt: skip
         self.no_unknown(raw, "", top)
         account = self.rule(raw, "account", "", rules.ACCOUNT_ID)
@@ -532,6 +555,7 @@ class _Reader:
             production=self.production(raw, env),
             custom_domain=self.custom_domain(raw, region),
             log_level=log_level,
+            deploy_safety=self.deploy_safety(raw),
             notices=notices,
         )
 

@@ -169,6 +169,11 @@ ALARM_CONNECTION_ERRORS = "connection-errors"
 ALARM_ACTIVE_SESSIONS = "active-sessions"
 ALARM_FUNCTION_ERRORS_TEMPLATE = "{handler}-function-errors"  # one per function of specs
 
+# --- Deployment safety --------------------------------------------------------------------
+# The SSM parameter where the bake (ci.bake) records the last release that watched the alarms
+# clean for deploySafety.bakeMinutes: what the undo of a release that fails its bake redeploys.
+RELEASE_PARAMETER_TEMPLATE = "/session-management/{env}/last-clean-release"
+
 # --- Stack outputs (fixed ids, so ci/ and the local environment find the deployment) -------
 OUTPUT_WEBSOCKET_URL = "WebSocketUrl"
 OUTPUT_CALLBACK_URL = "CallbackUrl"

@@ -134,6 +134,67 @@ BAD_DEV_VALUES = [
         "limits.speakerStalenessSeconds: expected 31 to 3600",
     ),
     ("retention_zero", "logRetentionHours", 0, "logRetentionHours: expected an integer >= 1"),
+    (
+        "deploy_safety_not_an_object",
+        "deploySafety",
+        15,
+        "deploySafety: expected an object, got 15",
+    ),
+    (
+        "bake_minutes_as_text",
+        "deploySafety.bakeMinutes",
+        "15",
+        'deploySafety.bakeMinutes: expected an integer >= 0 and <= 180, got "15"',
+    ),
+    (
+        "bake_minutes_fractional",
+        "deploySafety.bakeMinutes",
+        1.5,
+        "deploySafety.bakeMinutes: expected an integer >= 0 and <= 180, got 1.5",
+    ),
+    (
+        "bake_minutes_negative",
+        "deploySafety.bakeMinutes",
+        -1,
+        "deploySafety.bakeMinutes: expected an integer >= 0 and <= 180, got -1",
+    ),
+    (
+        "bake_minutes_above_180",
+        "deploySafety.bakeMinutes",
+        181,
+        "deploySafety.bakeMinutes: expected an integer >= 0 and <= 180, got 181",
+    ),
+    (
+        "bake_minutes_missing",
+        "deploySafety.bakeMinutes",
+        ...,
+        "deploySafety.bakeMinutes: expected an integer >= 0 and <= 180, missing",
+    ),
+    (
+        "rollback_monitoring_as_boolean",
+        "deploySafety.rollbackMonitoringMinutes",
+        True,
+        "deploySafety.rollbackMonitoringMinutes: expected an integer >= 0 and <= 180, got true",
+    ),
+    (
+        "rollback_monitoring_negative",
+        "deploySafety.rollbackMonitoringMinutes",
+        -5,
+        "deploySafety.rollbackMonitoringMinutes: expected an integer >= 0 and <= 180, got -5",
+    ),
+    (
+        "rollback_monitoring_above_180",
+        "deploySafety.rollbackMonitoringMinutes",
+        181,
+        "deploySafety.rollbackMonitoringMinutes: expected an integer >= 0 and <= 180, got 181",
+    ),
+    (
+        "deploy_safety_unknown_field",
+        "deploySafety.bakeSeconds",
+        60,
+        "deploySafety.bakeSeconds: unknown field; expected one of: bakeMinutes, "
+        "rollbackMonitoringMinutes",
+    ),
 ]
 
 
@@ -203,6 +264,31 @@ def test_prod_refuses_to_drop_a_production_setting(
     with pytest.raises(ConfigError) as caught:
         load_quietly("prod", tmp_path)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "bake", "monitoring"),
+    [("dev", 0, 0), ("local", 0, 0), ("staging", 5, 5), ("prod", 15, 10)],
+)
+def test_shipped_deploy_safety_values(env: str, bake: int, monitoring: int) -> None:
+    safety = load_quietly(env, CONFIG_DIR).deploy_safety
+    assert (safety.bake_minutes, safety.rollback_monitoring_minutes) == (bake, monitoring)
+
+
+@pytest.mark.parametrize("minutes", [0, 180])
+def test_deploy_safety_accepts_the_bounds(tmp_path: Path, minutes: int) -> None:
+    safety = {"bakeMinutes": minutes, "rollbackMonitoringMinutes": minutes}
+    write(tmp_path, "dev", mutated(DEV, "deploySafety", safety))
+    config = load_quietly("dev", tmp_path)
+    assert config.deploy_safety.bake_minutes == minutes
+    assert config.deploy_safety.rollback_monitoring_minutes == minutes
+
+
+@pytest.mark.parametrize("absent", [..., None], ids=["missing", "null"])
+def test_deploy_safety_is_optional_and_then_watches_nothing(tmp_path: Path, absent: Any) -> None:
+    write(tmp_path, "dev", mutated(DEV, "deploySafety", absent))
+    safety = load_quietly("dev", tmp_path).deploy_safety
+    assert (safety.bake_minutes, safety.rollback_monitoring_minutes) == (0, 0)
 
 
 def test_invalid_json_names_the_file_and_position(tmp_path: Path) -> None:
