@@ -217,7 +217,6 @@ deploy-assembly: ## Deploy the assembly cdk.out/ENV built by `make synth` (no re
 # The change set the approver reviews is the one that runs (ci/change_set.py): the job before the
 # approval prepares and summarizes it, the deploy job checks and executes it by name.
 CHANGE_SET ?=
-RELEASE ?=
 
 .PHONY: prepare-change-set
 prepare-change-set: ## Prepare (not execute) change set CHANGE_SET of cdk.out/ENV and summarize it for the approver (reports/change-set-ENV.md); RELEASE names it
@@ -225,6 +224,10 @@ prepare-change-set: ## Prepare (not execute) change set CHANGE_SET of cdk.out/EN
 	$(CDK) deploy --app cdk.out/$(ENV) --ci --require-approval never --method=prepare-change-set \
 	  --change-set-name "$(CHANGE_SET)" SessionManagement-$(ENV)
 	$(PY) -m ci.change_set review --env $(ENV) --change-set "$(CHANGE_SET)" --release "$(RELEASE)"
+
+.PHONY: stack-stuck
+stack-stuck: ## Print stuck=true when ENV's stack must be recovered (make stack-recover) before a change set can be made of it
+	@$(PY) -m ci.change_set stuck --env $(ENV)
 
 .PHONY: execute-change-set
 execute-change-set: ## Execute change set CHANGE_SET as reviewed (reports/change-set-ENV.json), refused if it or the stack changed since; outputs to reports/

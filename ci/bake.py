@@ -294,7 +294,7 @@ def _aws(dep: Deployment, doing: str, call: Callable[[], Any]) -> Any:
     try:
         return call()
     except (BotoCoreError, ClientError) as err:
-        raise BakeError(access._failure(dep, err, doing).line()) from None
+        raise BakeError(access.failure(dep, err, doing).line()) from None
 
 
 def bake(

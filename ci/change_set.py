@@ -49,6 +49,9 @@ STATEFUL_TYPES = frozenset(
         "AWS::Logs::LogGroup",
     }
 )
+# What `make stack-recover` (.github/scripts/recover_stack.sh) acts on: no change set can be
+# made of a stack in these states until it is recovered, which takes the deploy role.
+STUCK_STATUSES = frozenset({"UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED"})
 # Environments whose data a deploy may not drop without the release saying so.
 PROTECTED_ENVIRONMENTS = frozenset({"prod"})
 ALLOWED_STATEFUL_CHANGES = REPO_ROOT / "infra" / "allowed-stateful-changes.json"
@@ -332,6 +335,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--env", required=True)
     r.add_argument("--change-set", required=True)
     r.add_argument("--release", required=True)
+    st = sub.add_parser("stuck", help="print stuck=true|false: must the stack be recovered first")
+    st.add_argument("--env", required=True)
     c = sub.add_parser("check", help="refuse unless the reviewed change set may run")
     c.add_argument("--env", required=True)
     c.add_argument("--change-set", required=True)
@@ -347,7 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     doing = f"read change sets of {dep.stack_name}"
     try:
-        if args.command == "review":
+        if args.command == "stuck":
+            status = (dep.stack or {}).get("StackStatus")
+            print(f"stuck={'true' if status in STUCK_STATUSES else 'false'}")
+        elif args.command == "review":
             record = review(dep, args.change_set, args.release)
             if record["refused"]:
                 raise Refused(record["refused"])
@@ -367,13 +375,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             check(dep, record, args.change_set)
             print(f"✅ change set {args.change_set} is the one reviewed; the stack is unchanged")
     except Refused as err:
-        print(f"❌ {err}", file=sys.stderr)
-        return 1
+        return _refuse(str(err))
     except (BotoCoreError, ClientError) as err:
         problem: AccessProblem = failure(dep, err, doing)
-        print(f"❌ {problem.line()}", file=sys.stderr)
-        return 1
+        return _refuse(problem.line())
     return 0
+
+
+def _refuse(line: str) -> int:
+    """One line; in a workflow also an error annotation, so the run's summary shows why."""
+    print(f"❌ {line}", file=sys.stderr)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print(f"::error::{line}")
+    return 1
 
 
 if __name__ == "__main__":

@@ -10,11 +10,13 @@ the scenarios it depends on first.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local import change_sets, stack_operations
 from rehearsal.act import Run
 from rehearsal.sandbox import REPOSITORY
 from rehearsal.stage import Stage
@@ -123,8 +125,11 @@ def pull_request(stage: Stage, out: Outcome) -> None:
 
 def push_main(stage: Stage, out: Outcome) -> None:
     sha = stage.base
+    assert stage.aws is not None
+    since = len(stage.aws.operations)
     run = stage.run("deploy.yml", "push", ref="refs/heads/main", sha=sha)
     out.runs.append(run)
+    _only_the_reviewed_change_set_ran(stage, out, run, "dev", since)
     out.jobs(run, {"check the ref": "success", **{c: "success" for c in CHECKS}, **_chain("dev")})
     out.check(
         f"the checks uploaded the one build, cloud-assembly-{sha[:12]}…",
@@ -188,6 +193,8 @@ def release(stage: Stage, out: Outcome) -> None:
     sha = stage.scratch["main_sha"]
     main_run: Run = stage.scratch["main_run"]
     stage.sandbox.tag(RELEASE, sha)
+    assert stage.aws is not None
+    since = len(stage.aws.operations)
     run = stage.run(
         "deploy.yml",
         "push",
@@ -201,6 +208,8 @@ def release(stage: Stage, out: Outcome) -> None:
     prod = _chain("prod", ("verify production (prod)",))
     out.jobs(run, {"check the ref": "success", "the build dev deployed": "success"})
     out.jobs(run, {**staging, **prod})
+    for env in ("staging", "prod"):
+        _only_the_reviewed_change_set_ran(stage, out, run, env, since)
     out.jobs(run, {c: "not run" for c in CHECKS})
     main_sums = _sums(stage, main_run, f"cloud-assembly-{sha}")
     release_sums = _sums(stage, run, f"cloud-assembly-{RELEASE}")
@@ -295,6 +304,108 @@ def rollback_rules(stage: Stage, out: Outcome) -> None:
     )
 
 
+def _operations(stage: Stage, env: str, since: int) -> list[str]:
+    """The stack operations on ``env``'s stack since ``since`` (an index of the local AWS's log)."""
+    assert stage.aws is not None
+    return [
+        f"{o['op']} {o.get('changeSet', '')}".strip()
+        for o in stage.aws.operations[since:]
+        if o["env"] == env
+    ]
+
+
+def _only_the_reviewed_change_set_ran(
+    stage: Stage, out: Outcome, run: Run, env: str, since: int
+) -> None:
+    ops = _operations(stage, env, since)
+    prepared = [o.split()[1] for o in ops if o.startswith("prepare-change-set ")]
+    out.check(
+        f"{env}: the change set prepared before the approval ran, and nothing else",
+        len(prepared) == 1 and ops == [f"prepare-change-set {prepared[0]}",
+                                        f"execute-change-set {prepared[0]}"],
+        "; ".join(ops) or "no stack operation",
+    )  # fmt: skip
+    artifact = stage.github.artifact_dir(run.run_id, f"change-set-{env}-1")
+    summary = artifact / f"change-set-{env}.md"
+    out.check(
+        f"{env}: the approver's summary of that change set was uploaded",
+        summary.is_file() and prepared != [] and f"`{prepared[0]}`" in summary.read_text(),
+        str(summary.relative_to(stage.github.root)) if summary.is_file() else "absent",
+    )
+
+
+def stack_changed(stage: Stage, out: Outcome) -> None:
+    """While prod's approver reads the change set, someone else updates the stack."""
+    aws = stage.aws
+    assert aws is not None
+    account = aws.environment("prod").account
+
+    def meanwhile(env: str, name: str) -> None:
+        prepared = change_sets.REGISTRY.find(account, "SessionManagement-prod", name)
+        if env == "prod" and prepared is not None:
+            aws.deploy("prod", prepared.assembly)  # an update outside this run
+
+    since = len(aws.operations)
+    aws.after_prepare = meanwhile
+    try:
+        run = _dispatch_rollback(stage, "prod", "the stack changes while the approver reads")
+    finally:
+        aws.after_prepare = None
+    out.runs.append(run)
+    out.jobs(run, {"change set (prod)": "success", "deploy (prod)": "failure",
+                   "verify tables (prod)": "not run"})  # fmt: skip
+    out.error_line(run, "deploy (prod)", "the stack changed since it was prepared")
+    ops = _operations(stage, "prod", since)
+    out.check(
+        "no change set was executed on prod (only the update made meanwhile ran)",
+        [o.split()[0] for o in ops] == ["prepare-change-set", "deploy"],
+        "; ".join(ops),
+    )
+
+
+def stateful_replacement(stage: Stage, out: Outcome) -> None:
+    """Prod runs a table the release would replace: refused before anyone can approve it."""
+    aws = stage.aws
+    assert aws is not None
+    environment = aws.environment("prod")
+    body = environment.clients("cloudformation").get_template(StackName=environment.stack_name)
+    original = body["TemplateBody"]
+    template = original if isinstance(original, dict) else json.loads(original)
+    kept = json.dumps(template)
+    tables = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::DynamoDB::Table"]
+    template["Resources"][tables[0]]["Properties"]["TableName"] = "a-table-prod-runs-today"
+    stack_operations.keep_template(
+        environment.stack_name, environment.account, json.dumps(template)
+    )
+    before = stage.stack("prod")
+    since = len(aws.operations)
+    try:
+        run = _dispatch_rollback(stage, "prod", "a release that replaces a prod table")
+    finally:
+        stack_operations.keep_template(environment.stack_name, environment.account, kept)
+    out.runs.append(run)
+    out.jobs(run, {"change set (prod)": "failure", "deploy (prod)": "not run"})
+    out.error_line(
+        run, "change set (prod)", f"loses data: AWS::DynamoDB::Table {tables[0]} (replaced)"
+    )
+    summary = stage.github.artifact_dir(run.run_id, "change-set-prod-1") / "change-set-prod.md"
+    text = summary.read_text() if summary.is_file() else ""
+    out.check(
+        "the approver's summary shows the replacement first, in bold, and the refusal",
+        f"**AWS::DynamoDB::Table `{tables[0]}` replaced: data is lost**" in text
+        and "**Refused:" in text,
+        "uploaded" if text else "no summary uploaded",
+    )
+    after = stage.stack("prod")
+    out.check(
+        "prod is untouched",
+        _operations(stage, "prod", since) == [o for o in _operations(stage, "prod", since)
+                                              if o.startswith("prepare-change-set")]
+        and (before or {}).get("outputs") == (after or {}).get("outputs"),
+        "; ".join(_operations(stage, "prod", since)),
+    )  # fmt: skip
+
+
 def _dispatch_rollback(
     stage: Stage,
     env: str,
@@ -338,6 +449,10 @@ SCENARIOS: tuple[Scenario, ...] = (
              stuck_stack, ("release",)),
     Scenario("rollback-rules", "prod rollbacks the environment rules or the approver refuse",
              rollback_rules, ("release",)),
+    Scenario("stack-changed", "prod's stack changes after its change set was reviewed",
+             stack_changed, ("release",)),
+    Scenario("stateful-replacement", "a change set that replaces a prod table, unmarked",
+             stateful_replacement, ("release",)),
 )  # fmt: skip
 
 
