@@ -17,10 +17,15 @@ from typing import Any
 
 import yaml
 
+from infra.github_oidc.config import ROLE_NAME_TEMPLATES
 from infra.github_oidc.settings import EnvironmentSettings, GitHubSettings
 
 _EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
-_ROLE_ENVIRONMENT = re.compile(r":role/session-management-(?:deploy|verify)-(?P<env>[a-z0-9-]+)$")
+# One pattern per OIDC role (infra.github_oidc.config.ROLE_NAME_TEMPLATES): which env it serves.
+_ROLE_ENVIRONMENT = [
+    re.compile(":role/" + re.escape(template).replace(r"\{env\}", "(?P<env>[a-z0-9-]+)") + "$")
+    for template in ROLE_NAME_TEMPLATES.values()
+]
 
 
 class Refused(Exception):
@@ -111,7 +116,7 @@ def job_environment(workflows: Path, workflow_name: str, job_id: str, role_arn: 
             return None
         text = str(value)
         if _EXPRESSION.search(text):
-            found = _ROLE_ENVIRONMENT.search(role_arn)
+            found = next((m for p in _ROLE_ENVIRONMENT if (m := p.search(role_arn))), None)
             if not found:
                 raise Refused(
                     f"job {job_id} of {workflow_name} names the environment {text!r}, which the "

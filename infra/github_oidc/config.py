@@ -27,6 +27,13 @@ GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
 # The default qualifier of `cdk bootstrap`; the app's stacks use the default synthesizer.
 BOOTSTRAP_QUALIFIER = "hnb659fds"
+# The OIDC roles of each environment (infra/github_oidc/stack.py builds them; the workflows, via
+# `make deploy-target`, and the rehearsal read their names from here).
+ROLE_NAME_TEMPLATES = {
+    "deploy": "session-management-deploy-{env}",
+    "verify": "session-management-verify-{env}",
+    "change-set": "session-management-change-set-{env}",
+}
 # The GitHub environment a job names when it only reads (cdk diff, verification, load test).
 VERIFY_ENVIRONMENT_SUFFIX = "-verify"
 

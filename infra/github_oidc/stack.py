@@ -42,6 +42,7 @@ from infra.github_oidc.config import (
     BOOTSTRAP_QUALIFIER,
     GITHUB_OIDC_HOST,
     GITHUB_OIDC_URL,
+    ROLE_NAME_TEMPLATES,
 )
 from infra.github_oidc.execution_policy import CfnExecutionPolicy
 from session_service import constants, specs
@@ -60,11 +61,6 @@ GITHUB_THUMBPRINTS = (
     "6938fd4d98bab03faadb97b34396831e3780aea1",
     "1c58a3a8518e8759bf075b76b750d4f2df264fcd",
 )
-ROLE_NAME_TEMPLATES = {
-    "deploy": "session-management-deploy-{env}",
-    "verify": "session-management-verify-{env}",
-    "change-set": "session-management-change-set-{env}",
-}
 # What preparing (never executing) a change set of the stack takes, on the stack itself.
 CHANGE_SET_ACTIONS = (
     "cloudformation:CreateChangeSet",

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Sequence
 
 from infra.config import ConfigError, ConfigWarning, load_config
-from infra.github_oidc.stack import ROLE_NAME_TEMPLATES
+from infra.github_oidc.config import ROLE_NAME_TEMPLATES
 
 
 def partition_of(region: str) -> str:

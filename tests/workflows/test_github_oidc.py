@@ -607,7 +607,7 @@ def test_a_missing_or_broken_file_is_reported(tmp_path):
 
 
 def test_the_longest_environment_name_keeps_the_role_names_within_iam_limits():
-    from infra.github_oidc.stack import ROLE_NAME_TEMPLATES
+    from infra.github_oidc.config import ROLE_NAME_TEMPLATES
     from session_service.config_rules import ENVIRONMENT_NAME, ENVIRONMENT_NAME_MAX_LENGTH
 
     longest = "e" * ENVIRONMENT_NAME_MAX_LENGTH
