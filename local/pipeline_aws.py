@@ -530,7 +530,12 @@ class PipelineAws:
             environment.served.stop()
             environment.served = None
         try:
-            delete_stack(environment.clients, environment.stack_name, environment.api_created)
+            delete_stack(
+                environment.clients,
+                environment.stack_name,
+                environment.api_created,
+                replacing=reason == "redeploy",
+            )
         except DeployError as err:
             raise ControlError(500, str(err)) from err
         environment.api_created.clear()

@@ -84,24 +84,52 @@ def deploy_stack(
     return stack_outputs(clients("cloudformation"), stack_name)
 
 
-def delete_stack(clients: Clients, stack_name: str, api_created: Mapping[str, Values]) -> None:
+def delete_stack(
+    clients: Clients,
+    stack_name: str,
+    api_created: Mapping[str, Values],
+    *,
+    replacing: bool = False,
+) -> None:
     """Delete what :func:`deploy_stack` created: the API-created resources, then the stack.
 
     moto's ``DeleteStack`` deletes what its CloudFormation created (tables, roles, log groups,
     the topic); what the deployer created through the service APIs is deleted here, so that the
     same template can be deployed again (its functions and tables have fixed names).
+    ``replacing``: the delete stands in for an update of the stack (the local deployer cannot
+    update in place), which on AWS keeps its tables: their deletion protection is lifted first,
+    or DynamoDB would refuse the delete. A real delete keeps it (and is refused, as on AWS).
     """
+    cloudformation = clients("cloudformation")
+    if replacing:
+        _lift_deletion_protection(clients, cloudformation, stack_name)
     for logical_id, values in api_created.items():
         try:
             delete_api_created(clients, values)
         except ClientError as err:
             if err.response.get("Error", {}).get("Code") not in GONE:
                 raise DeployError(f"cannot delete {logical_id} ({values['Type']}): {err}") from err
-    cloudformation = clients("cloudformation")
     try:
         cloudformation.delete_stack(StackName=stack_name)
     except ClientError as err:
         raise DeployError(f"cannot delete stack {stack_name}: {err}") from err
+
+
+def _lift_deletion_protection(clients: Clients, cloudformation: Any, stack_name: str) -> None:
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+    dynamodb = clients("dynamodb")
+    for page in pages:
+        for resource in page["StackResourceSummaries"]:
+            if resource["ResourceType"] != "AWS::DynamoDB::Table":
+                continue
+            name = resource["PhysicalResourceId"]
+            try:
+                table = dynamodb.describe_table(TableName=name)["Table"]
+                if table.get("DeletionProtectionEnabled"):
+                    dynamodb.update_table(TableName=name, DeletionProtectionEnabled=False)
+            except ClientError as err:
+                if err.response.get("Error", {}).get("Code") not in GONE:
+                    raise DeployError(f"cannot replace table {name}: {err}") from err
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:

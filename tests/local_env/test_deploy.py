@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.deploy import DeployError, deploy_stack
+from local.deploy import Clients, DeployError, delete_stack, deploy_stack
 
 REGION = "us-east-1"
 
@@ -281,6 +281,31 @@ def test_every_resource_is_created_and_the_outputs_are_real(aws: boto3.Session) 
     document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="logs")["PolicyDocument"]
     # GetAtt LogGroup.Arn as AWS gives it (moto's own lacks the ":*")
     assert document["Statement"][0]["Resource"].endswith(":log-group:/aws/lambda/fn-test:*")
+
+
+def test_a_stack_with_retained_and_protected_resources_is_replaced_by_delete_and_create(
+    aws: boto3.Session,
+) -> None:
+    """prod retains its tables and log groups and protects its tables from deletion; the local
+    deployer replaces a stack by delete and create, which those would otherwise block ("The
+    specified log group already exists", "can't be deleted while DeletionProtectionEnabled")."""
+    template = _template()
+    template["Resources"]["Table"]["Properties"]["DeletionProtectionEnabled"] = True
+    for logical_id in ("Table", "Logs"):
+        template["Resources"][logical_id]["DeletionPolicy"] = "Retain"
+        template["Resources"][logical_id]["UpdateReplacePolicy"] = "Retain"
+    created: dict[str, Any] = {}
+    deploy_stack(
+        template, stack_name="Deploy-test", session=aws, region=REGION, api_created=created
+    )
+    dynamodb = aws.client("dynamodb")
+    assert dynamodb.describe_table(TableName="Things-test")["Table"]["DeletionProtectionEnabled"]
+    delete_stack(Clients(aws, None, REGION), "Deploy-test", created, replacing=True)
+    outputs = deploy_stack(template, stack_name="Deploy-test", session=aws, region=REGION)
+    assert outputs["TableName"] == "Things-test"
+    assert dynamodb.describe_table(TableName="Things-test")["Table"]["DeletionProtectionEnabled"]
+    logs = aws.client("logs")
+    assert len(logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/fn-test")["logGroups"]) == 1
 
 
 def test_unknown_resource_types_are_refused_by_name(aws: boto3.Session) -> None:
