@@ -11,7 +11,11 @@ slow leak of errors, latency that creeps up. The bake waits ``deploySafety.bakeM
   ``{"release", "commit", "bakedAt", "runUrl"}`` (JSON). ``last-clean`` prints its release,
   which is what an undo redeploys.
 
-Both write ``reports/bake-{env}.json`` and, in a workflow, a line to ``$GITHUB_STEP_SUMMARY``.
+Both write ``reports/bake-{env}.json`` and, in a workflow, a line to ``$GITHUB_STEP_SUMMARY``,
+an ``::error::`` annotation per failure (the run's summary names the alarm) and the outputs the
+undo decides on to ``$GITHUB_OUTPUT``: ``result`` (clean, alarm or error), ``alarms`` (the names
+in ALARM, comma-separated) and ``last-clean`` (the release recorded before this bake; empty when
+none).
 
 Exit statuses: 0 clean (or, for ``last-clean``, a release printed); 1 an alarm was in ALARM;
 2 bad arguments or environment; 3 (``last-clean``) no release has baked clean in ENV yet;
@@ -248,8 +252,10 @@ def report_path(env: str, given: Path | None) -> Path:
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:
+    """The JSON report, and in a workflow the step outputs read from it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_outputs(report)
 
 
 def write_summary(lines: Sequence[str]) -> None:
@@ -258,6 +264,25 @@ def write_summary(lines: Sequence[str]) -> None:
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write("### Bake\n\n" + "".join(f"- {line}\n" for line in lines) + "\n")
+
+
+def write_outputs(report: dict[str, Any]) -> None:
+    """The bake's verdict as step outputs, for the workflow's undo (nothing outside a workflow)."""
+    output_file = os.environ.get("GITHUB_OUTPUT")
+    if not output_file:
+        return
+    last = report.get("lastClean")
+    with open(output_file, "a", encoding="utf-8") as handle:
+        handle.write(f"result={report['result']}\n")
+        handle.write(f"alarms={','.join(report['alarms'])}\n")
+        handle.write(f"last-clean={last.get('release', '') if isinstance(last, dict) else ''}\n")
+
+
+def annotate(lines: Sequence[str]) -> None:
+    """In a workflow, each failure line also as an error annotation (the run's summary shows it)."""
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in lines:
+            print(f"::error::{line.removeprefix('❌ ')}")
 
 
 def _report(env: str, release: str, result: str, seen: Watch | None, last: Any) -> dict[str, Any]:
@@ -310,8 +335,15 @@ def bake(
     def ssm() -> Any:  # made inside _aws: a missing AWS profile raises on the first client
         return dep.clients("ssm")
 
+    last: dict[str, Any] | None = None
     try:  # the record first: refused credentials show before the wait, not after it
         last = _aws(dep, f"read {parameter_name(dep.env)}", lambda: read_record(ssm(), dep.env))
+        print(
+            f"watching {len(names)} alarms of {dep.env} for {minutes} minutes after "
+            f"{args.release} (a poll every {args.poll_seconds} s; last clean release: "
+            f"{last['release'] if last else 'none yet'})",
+            flush=True,
+        )
         seen = _aws(
             dep,
             "describe the alarms",
@@ -329,7 +361,7 @@ def bake(
             writing = f"write {parameter_name(dep.env)}"
             _aws(dep, writing, lambda: write_record(ssm(), dep.env, record))
     except BakeError as err:
-        failed = _report(dep.env, args.release, "error", None, None)
+        failed = _report(dep.env, args.release, "error", None, last)
         write_report(path, {**failed, "error": str(err)})
         raise
     where = f"bake of {args.release} in {dep.env}"
@@ -375,11 +407,14 @@ def main(
     except BakeError as err:
         line = f"❌ {err}"
         print(line, file=sys.stderr)
+        annotate([line])
         if args.command == "watch":
             write_summary([line])
         return err.status
     for line in lines:
         print(line)
+    if status != EXIT_CLEAN:
+        annotate(lines)
     write_summary(lines)
     return status
 

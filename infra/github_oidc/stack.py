@@ -390,6 +390,18 @@ class GitHubOidcStack(Stack):
                 resources=["*"],
             ),
         ]
+        if env.deploy_safety.bake_minutes > 0:
+            # The bake job (a verify job: no approval) records the release that baked clean and
+            # the undo reads it. Writing it is the one write this role has, on this one
+            # parameter: the worst a holder can do is name an earlier release for an undo.
+            parameter = constants.RELEASE_PARAMETER_TEMPLATE.format(env=name).lstrip("/")
+            statements.append(
+                iam.PolicyStatement(
+                    sid="RecordCleanRelease",
+                    actions=["ssm:GetParameter", "ssm:PutParameter"],
+                    resources=[f"{arn}:ssm:{region}:{account}:parameter/{parameter}"],
+                )
+            )
         if env.custom_domain is not None:
             statements.append(
                 iam.PolicyStatement(

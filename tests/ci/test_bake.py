@@ -44,7 +44,8 @@ class FakeTime:
 
 @pytest.fixture
 def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "GITHUB_STEP_SUMMARY", "GITHUB_SHA"):
+    outside = ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ACTIONS", "GITHUB_SHA")
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", *outside):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -115,7 +116,7 @@ def test_clean_bake_records_the_release_and_reports_clean(
     assert status == 0
     # The config's 5 minutes, a poll every 30 s: 11 polls, the first at once.
     assert time.sleeps == [30] * 10
-    assert out.strip() == (
+    assert out.splitlines()[-1] == (
         f"✅ bake of v1.2.3 in {ENV}: {len(ALARMS)} alarms clean for 5 minutes (11 polls); "
         "recorded as the last clean release"
     )
@@ -155,7 +156,12 @@ def test_alarm_in_alarm_before_the_watch_fails_naming_it_and_records_nothing(
     status = watch(report)
     out = capsys.readouterr().out
     assert status == bake.EXIT_ALARM
-    assert out.startswith(f"❌ bake of v1.2.3 in {ENV}: alarm {ALARMS[1]} is in ALARM since ")
+    first, verdict = out.splitlines()[:2]
+    assert first == (
+        f"watching {len(ALARMS)} alarms of {ENV} for 5 minutes after v1.2.3 "
+        "(a poll every 30 s; last clean release: v1.2.2)"
+    )
+    assert verdict.startswith(f"❌ bake of v1.2.3 in {ENV}: alarm {ALARMS[1]} is in ALARM since ")
     assert "(5 errors in 5 min)" in out
     assert recorded(ssm) == previous
     data = json.loads(report.read_text())
@@ -188,7 +194,7 @@ def test_every_alarm_in_alarm_is_named(
     fire(cloudwatch, ALARMS[0])
     fire(cloudwatch, ALARMS[2])
     assert watch(report) == bake.EXIT_ALARM
-    lines = capsys.readouterr().out.splitlines()
+    lines = capsys.readouterr().out.splitlines()[1:]  # after the start line
     assert [line.split(" alarm ")[1].split(" ")[0] for line in lines] == [ALARMS[0], ALARMS[2]]
 
 
@@ -201,7 +207,8 @@ def test_missing_alarm_fails_the_bake_naming_it(
     lines = captured.err.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"❌ alarm not found: {ALARMS[0]}; expected every alarm")
-    assert captured.out == ""
+    assert captured.out.splitlines() == [captured.out.splitlines()[0]]  # the start line only
+    assert captured.out.startswith(f"watching {len(ALARMS)} alarms of {ENV}")
     assert json.loads(report.read_text())["result"] == "error"
     with pytest.raises(ssm.exceptions.ParameterNotFound):
         ssm.get_parameter(Name=PARAMETER)
@@ -279,6 +286,51 @@ def test_clean_bake_appends_to_the_step_summary(
     text = summary.read_text()
     assert text.startswith("before\n### Bake\n")
     assert f"- ✅ bake of v1.2.3 in {ENV}: " in text
+
+
+def outputs(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines())
+
+
+def test_in_a_workflow_an_alarm_is_an_annotation_and_the_undo_gets_its_outputs(
+    cloudwatch: Any,
+    ssm: Any,
+    report: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    github_output = tmp_path / "output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    record_previous(ssm, "v1.2.2")
+    fire(cloudwatch, ALARMS[0])
+    fire(cloudwatch, ALARMS[2])
+    assert watch(report) == bake.EXIT_ALARM
+    printed = capsys.readouterr().out.splitlines()
+    annotations = [line for line in printed if line.startswith("::error::")]
+    assert [a.split(": alarm ")[1].split()[0] for a in annotations] == [ALARMS[0], ALARMS[2]]
+    assert annotations[0].startswith(f"::error::bake of v1.2.3 in {ENV}: alarm {ALARMS[0]} ")
+    assert outputs(github_output) == {
+        "result": "alarm",
+        "alarms": f"{ALARMS[0]},{ALARMS[2]}",
+        "last-clean": "v1.2.2",
+    }
+
+
+def test_in_a_workflow_a_clean_bake_outputs_clean_and_no_annotation(
+    cloudwatch: Any,
+    report: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    github_output = tmp_path / "output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert watch(report) == 0
+    assert "::error::" not in capsys.readouterr().out
+    assert outputs(github_output) == {"result": "clean", "alarms": "", "last-clean": ""}
 
 
 def test_commit_defaults_to_github_sha(
@@ -377,6 +429,7 @@ def test_refused_record_write_fails_the_clean_bake_with_one_line(
     monkeypatch.setattr(bake, "write_record", refuse)
     assert watch(report) == bake.EXIT_NOT_BAKED
     captured = capsys.readouterr()
-    assert captured.out == ""
+    assert captured.out.startswith("watching ")
+    assert len(captured.out.splitlines()) == 1
     assert captured.err.startswith(f"❌ the credentials may not write {PARAMETER} in us-east-1")
     assert json.loads(report.read_text())["result"] == "error"

@@ -233,6 +233,7 @@ def test_verify_role_reads_and_assumes_only_the_lookup_role(name_form):
         assert writes <= {
             "sts:AssumeRole",
             "sts:TagSession",
+            "ssm:PutParameter",
             "cognito-idp:AdminCreateUser",
             "cognito-idp:AdminDeleteUser",
             "cognito-idp:AdminInitiateAuth",
@@ -241,6 +242,22 @@ def test_verify_role_reads_and_assumes_only_the_lookup_role(name_form):
         for statement in statements:
             if "cognito-idp:AdminCreateUser" in as_list(statement["Action"]):
                 assert ":userpool/us-east-1_EXAMPLE" in render(statement["Resource"])
+
+
+def test_verify_role_writes_only_the_last_clean_release_of_an_environment_that_bakes(name_form):
+    for env, account in ACCOUNTS.items():
+        template = name_form[f"GitHubOidc-{env}"]
+        statements = policy_of(template, logical_id(template, f"session-management-verify-{env}"))
+        puts = [s for s in statements if "ssm:PutParameter" in as_list(s["Action"])]
+        with warnings.catch_warnings():  # dev's rounded log retention: not this test's
+            warnings.simplefilter("ignore", ConfigWarning)
+            bakes = load_config(env).deploy_safety.bake_minutes > 0
+        assert len(puts) == (1 if bakes else 0), env
+        if bakes:
+            assert render(puts[0]["Resource"]) == (
+                f"arn:aws:ssm:us-east-1:{account}:parameter/session-management/{env}/"
+                "last-clean-release"
+            )
 
 
 def test_an_account_with_a_provider_already_is_referenced_not_created(tmp_path):
