@@ -61,12 +61,25 @@ class Run:
             else "success"
         )
 
-    def job(self, name: str) -> JobResult | None:
-        """The job named ``name`` (e.g. ``"deploy (dev)"``; a matrix job by its own name)."""
-        return next((j for j in self.jobs if j.short_name == name), None)
+    def job(self, name: str, within: str | None = None) -> JobResult | None:
+        """The job named ``name`` (e.g. ``"deploy (dev)"``; a matrix job by its own name).
 
-    def result(self, fragment: str) -> str:
-        job = self.job(fragment)
+        ``within`` names the caller job on its path (act names a job by its nearest caller
+        only, e.g. ``redeploy/Deploy one environment/deploy (staging)``): a run that calls
+        deploy-environment.yml twice for one environment (a release and its undo) has two
+        ``deploy (staging)``; without it, the first to finish.
+        """
+        return next(
+            (
+                j
+                for j in self.jobs
+                if j.short_name == name and (within is None or within in j.name.split("/")[:-1])
+            ),
+            None,
+        )
+
+    def result(self, fragment: str, within: str | None = None) -> str:
+        job = self.job(fragment, within)
         return job.result if job else "not run"
 
 

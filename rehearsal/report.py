@@ -15,7 +15,8 @@ SUBSTITUTED = (
     "subscriptions) and serves it with the local gateway; `make test` runs `tests/unit` "
     "(the whole suite is `make test` itself); the staging load test's p95 latency targets are "
     "the emulator's (join 5 s, heartbeat 1 s: moto and the local gateway set the latency here, "
-    "not AWS), its other targets stay; third-party actions are stand-ins "
+    "not AWS), its other targets stay; staging and prod bake for 1 minute, not 5 and 15 "
+    "(infra/config deploySafety.bakeMinutes in the sandbox); third-party actions are stand-ins "
     "(rehearsal/actions/); GitHub's API is rehearsal/gh.py."
 )
 

@@ -11,6 +11,7 @@ the scenarios it depends on first.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from local import change_sets, stack_operations
 from rehearsal.act import Run
 from rehearsal.sandbox import REPOSITORY
 from rehearsal.stage import Stage
+from session_service import constants, specs
 
 RELEASE = "v1.0.0"
+BAD_RELEASE = "v1.1.0"  # passes its verification; an alarm goes off during staging's bake
 APPROVER = "release-approver"
 
 
@@ -49,17 +52,20 @@ class Outcome:
     def check(self, what: str, ok: bool, detail: str = "") -> None:
         self.checks.append(Check(what, bool(ok), detail))
 
-    def jobs(self, run: Run, expected: dict[str, str]) -> None:
-        """One check per job: its result must be the expected one ("not run" for never started)."""
+    def jobs(self, run: Run, expected: dict[str, str], within: str | None = None) -> None:
+        """One check per job: its result must be the expected one ("not run" for never started).
+
+        ``within``: only the jobs under that caller job (e.g. ``"undo staging"``)."""
+        where = f"`{within}` " if within else ""
         for fragment, wanted in expected.items():
-            got = run.result(fragment)
-            job = run.job(fragment)
+            got = run.result(fragment, within)
+            job = run.job(fragment, within)
             errors = job.errors if job else []
             detail = f"{got}" + (f": {errors[0]}" if errors and got != wanted else "")
-            self.check(f"{run.workflow} job `{fragment}` {wanted}", got == wanted, detail)
+            self.check(f"{run.workflow} {where}job `{fragment}` {wanted}", got == wanted, detail)
 
-    def error_line(self, run: Run, fragment: str, text: str) -> None:
-        job = run.job(fragment)
+    def error_line(self, run: Run, fragment: str, text: str, within: str | None = None) -> None:
+        job = run.job(fragment, within)
         errors = job.errors if job else []
         self.check(
             f"`{fragment}` says: {text}",
@@ -204,10 +210,17 @@ def release(stage: Stage, out: Outcome) -> None:
         approvals=[_approval("prod")],
     )
     out.runs.append(run)
-    staging = _chain("staging", ("load test (staging)",))
-    prod = _chain("prod", ("verify production (prod)",))
+    staging = _chain("staging", ("load test (staging)", "bake (staging)"))
+    prod = _chain("prod", ("verify production (prod)", "bake (prod)"))
     out.jobs(run, {"check the ref": "success", "the build dev deployed": "success"})
     out.jobs(run, {**staging, **prod})
+    out.jobs(run, {"validate the request": "not run"})  # no undo after a clean bake
+    for env in ("staging", "prod"):
+        out.check(
+            f"{env}: the clean bake recorded {RELEASE} as the last clean release",
+            _last_clean(stage, env) == RELEASE,
+            str(_last_clean(stage, env)),
+        )
     for env in ("staging", "prod"):
         _only_the_reviewed_change_set_ran(stage, out, run, env, since)
     out.jobs(run, {c: "not run" for c in CHECKS})
@@ -406,6 +419,100 @@ def stateful_replacement(stage: Stage, out: Outcome) -> None:
     )  # fmt: skip
 
 
+def _last_clean(stage: Stage, env: str) -> str | None:
+    """The release the environment's SSM record names (ci.bake's), None when there is none."""
+    assert stage.aws is not None
+    ssm = stage.aws.environment(env).clients("ssm")
+    name = constants.RELEASE_PARAMETER_TEMPLATE.format(env=env)
+    try:
+        value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        return None
+    return str(json.loads(value).get("release"))
+
+
+def bake_alarm(stage: Stage, out: Outcome) -> None:
+    """A release verified in staging whose alarm goes off during the bake: undone, run failed."""
+    aws = stage.aws
+    assert aws is not None
+    release_run: Run = stage.scratch["release_run"]
+    stage.sandbox.tag(BAD_RELEASE, stage.scratch["main_sha"])
+    cloudwatch = aws.environment("staging").clients("cloudwatch")
+    alarm = specs.alarm_names("staging")["connection-errors"]
+    first_run = int(stage.github.read()["next_run_id"])
+    since = len(aws.operations)
+    done, fired = threading.Event(), threading.Event()
+
+    def executed() -> int:
+        return sum(o["op"] == "execute-change-set" for o in aws.operations[since:]
+                   if o["env"] == "staging")  # fmt: skip
+
+    def traffic() -> None:
+        """The alarm goes off once staging is verified and signed off (the bake is next), and
+        clears once the previous release runs again (the undo's change set executed)."""
+        while not done.wait(0.5):
+            if not fired.is_set():
+                signed = [a for a in stage.github.artifacts()
+                          if a["workflow_run"]["id"] >= first_run
+                          and a["name"].startswith("sign-off-staging-")]  # fmt: skip
+                if signed:
+                    cloudwatch.set_alarm_state(
+                        AlarmName=alarm,
+                        StateValue="ALARM",
+                        StateReason=f"rehearsal: connection errors after {BAD_RELEASE}",
+                    )
+                    fired.set()
+            elif executed() >= 2:
+                cloudwatch.set_alarm_state(
+                    AlarmName=alarm, StateValue="OK", StateReason=f"{RELEASE} runs again"
+                )
+                return
+
+    watcher = threading.Thread(target=traffic, daemon=True)
+    watcher.start()
+    try:
+        run = stage.run(
+            "deploy.yml",
+            "push",
+            ref=f"refs/tags/{BAD_RELEASE}",
+            sha=stage.scratch["main_sha"],
+            approvals=[_approval("prod")],
+        )
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+    out.runs.append(run)
+    out.check("the alarm went off after staging's sign-off", fired.is_set())
+    out.jobs(run, _chain("staging", ("load test (staging)",)), within="staging")
+    out.jobs(run, {"bake (staging)": "failure"})
+    out.error_line(run, "bake (staging)", f"alarm {alarm} is in ALARM")
+    undo = {"validate the request": "success", "find or rebuild the release's assembly": "success",
+            **_chain("staging")}  # fmt: skip
+    # act names a job by its nearest caller: rollback.yml's "redeploy" calls the undo's chain.
+    out.jobs(run, {k: undo.pop(k) for k in list(undo)[:2]}, within="undo staging")
+    out.jobs(run, undo, within="redeploy")
+    out.jobs(run, {"deploy (prod)": "not run", "bake (prod)": "not run"})
+    out.check("the run failed", run.conclusion == "failure", run.conclusion)
+    ops = _operations(stage, "staging", since)
+    changes = [o.split()[1] for o in ops if o.startswith("execute-change-set ")]
+    out.check(
+        f"staging ran {BAD_RELEASE}'s reviewed change set, then the undo's",
+        [o.split()[0] for o in ops] == ["prepare-change-set", "execute-change-set"] * 2
+        and len(changes) == 2
+        and changes[1] == f"{changes[0]}-undo",
+        "; ".join(ops),
+    )
+    out.check(
+        f"the undo redeployed {RELEASE}, the artifact of its tag's Deploy run {release_run.run_id}",
+        f"cloud-assembly-{RELEASE} uploaded by run {release_run.run_id}" in run.log.read_text(),
+    )
+    out.check(
+        f"staging's last clean release is still {RELEASE}",
+        _last_clean(stage, "staging") == RELEASE,
+        str(_last_clean(stage, "staging")),
+    )
+
+
 def _dispatch_rollback(
     stage: Stage,
     env: str,
@@ -453,6 +560,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              stack_changed, ("release",)),
     Scenario("stateful-replacement", "a change set that replaces a prod table, unmarked",
              stateful_replacement, ("release",)),
+    Scenario("bake-alarm", "an alarm during staging's bake: the last clean release returns",
+             bake_alarm, ("release",)),
 )  # fmt: skip
 
 

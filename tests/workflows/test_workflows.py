@@ -46,9 +46,12 @@ def callers(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {jid: job for jid, job in workflow["jobs"].items() if job.get("uses") == REUSABLE_REF}
 
 
+ROLLBACK_REF = "./.github/workflows/rollback.yml"  # deploy.yml's undo after a bake's alarm
+
+
 def uses_aws(job: dict[str, Any]) -> bool:
     steps = job.get("steps", [])
-    return job.get("uses") == REUSABLE_REF or any(
+    return job.get("uses") in {REUSABLE_REF, ROLLBACK_REF} or any(
         str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@")
         for step in steps
     )
@@ -131,7 +134,9 @@ def test_main_deploys_dev_and_tags_deploy_staging_then_prod(workflows):
     assert jobs["staging"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
     assert set(jobs["staging"]["needs"]) == {"release", "assembly"}
     assert jobs["prod"]["if"] == "startsWith(github.ref, 'refs/tags/v')"
-    assert set(jobs["prod"]["needs"]) == {"release", "assembly", "staging"}
+    # prod after staging's whole chain and its clean bake (bake-staging needs staging).
+    assert set(jobs["prod"]["needs"]) == {"release", "assembly", "bake-staging"}
+    assert "staging" in workflows["deploy.yml"]["jobs"]["bake-staging"]["needs"]
     # dev deploys what the checks built; a tag deploys that same build, found by its commit.
     assert jobs["dev"]["with"]["artifact"] == "${{ needs.release.outputs.artifact }}"
     for env in ("staging", "prod"):
@@ -317,12 +322,43 @@ def test_rollback_is_manual_with_environment_release_and_reason(workflows):
     inputs = rollback["on"]["workflow_dispatch"]["inputs"]
     assert inputs["environment"]["options"] == ["dev", "staging", "prod"]
     assert inputs["reason"]["required"] is True
-    assert set(rollback["on"]) == {"workflow_dispatch"}
+    # Dispatched by a person, or called by deploy.yml's undo: a redeploy, never a destroy.
+    assert set(rollback["on"]) == {"workflow_dispatch", "workflow_call"}
+    called = rollback["on"]["workflow_call"]["inputs"]
+    assert called["action"]["default"] == "redeploy"
+    assert "confirm" not in called
+    assert all(called[name]["required"] for name in ("environment", "release", "reason"))
     call = rollback["jobs"]["rollback"]
     assert call["uses"] == REUSABLE_REF
     assert call["with"]["reason"] == "${{ inputs.reason }}"
     assert call["with"]["recover-stuck-stack"] is True
     assert call["with"]["artifact-run-id"] == "${{ needs.assembly.outputs.run-id }}"
+
+
+def test_the_environments_that_bake_are_those_whose_config_has_a_bake_time(workflows):
+    """deploy.yml bakes exactly where deploySafety.bakeMinutes is above 0 (the verify role may
+    write the last clean release only there), after that environment's whole chain; an alarm
+    undoes the release through rollback.yml to the last clean one, never to itself; prod waits
+    for a clean staging bake."""
+    jobs = workflows["deploy.yml"]["jobs"]
+    for env in ("dev", "staging", "prod"):
+        config = json.loads((REPO_ROOT / "infra" / "config" / f"{env}.json").read_text())
+        bakes = config["deploySafety"]["bakeMinutes"] > 0
+        bake, undo = jobs.get(f"bake-{env}"), jobs.get(f"undo-{env}")
+        assert (bake is not None, undo is not None) == (bakes, bakes), env
+        if not bakes:
+            continue
+        assert env in bake["needs"]
+        assert bake["environment"] == f"{env}-verify"
+        steps = " ".join(step.get("run", "") for step in bake["steps"])
+        assert f"make bake ENV={env} " in steps
+        assert undo["uses"] == ROLLBACK_REF
+        assert undo["with"]["environment"] == env
+        assert undo["with"]["release"] == f"${{{{ needs.bake-{env}.outputs.last-clean }}}}"
+        assert f"needs.bake-{env}.outputs.result == 'alarm'" in undo["if"]
+        assert f"needs.bake-{env}.outputs.last-clean != needs.release.outputs.release" in undo["if"]
+        assert "action" not in undo["with"]  # rollback.yml's default: redeploy
+    assert "bake-staging" in jobs["prod"]["needs"]
 
 
 def test_rollback_destroys_dev_only_behind_a_typed_confirmation(workflows):
