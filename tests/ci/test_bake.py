@@ -292,17 +292,22 @@ def outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines())
 
 
+@pytest.fixture
+def github_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A workflow step's environment: the $GITHUB_OUTPUT file the bake writes its outputs to."""
+    path = tmp_path / "output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(path))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    return path
+
+
 def test_in_a_workflow_an_alarm_is_an_annotation_and_the_undo_gets_its_outputs(
     cloudwatch: Any,
     ssm: Any,
     report: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    github_output: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    github_output = tmp_path / "output"
-    monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     record_previous(ssm, "v1.2.2")
     fire(cloudwatch, ALARMS[0])
     fire(cloudwatch, ALARMS[2])
@@ -319,15 +324,8 @@ def test_in_a_workflow_an_alarm_is_an_annotation_and_the_undo_gets_its_outputs(
 
 
 def test_in_a_workflow_a_clean_bake_outputs_clean_and_no_annotation(
-    cloudwatch: Any,
-    report: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    cloudwatch: Any, report: Path, github_output: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    github_output = tmp_path / "output"
-    monkeypatch.setenv("GITHUB_OUTPUT", str(github_output))
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert watch(report) == 0
     assert "::error::" not in capsys.readouterr().out
     assert outputs(github_output) == {"result": "clean", "alarms": "", "last-clean": ""}
