@@ -367,7 +367,8 @@ def stack_changed(stage: Stage, out: Outcome) -> None:
     out.runs.append(run)
     out.jobs(run, {"change set (prod)": "success", "deploy (prod)": "failure",
                    "verify tables (prod)": "not run"})  # fmt: skip
-    out.error_line(run, "deploy (prod)", "the stack changed since it was prepared")
+    # CloudFormation marks a change set OBSOLETE once its stack is updated meanwhile.
+    out.error_line(run, "deploy (prod)", "is not executed: it is OBSOLETE")
     ops = _operations(stage, "prod", since)
     out.check(
         "no change set was executed on prod (only the update made meanwhile ran)",
