@@ -38,7 +38,7 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ci import access
+from ci import access, workflow
 from ci.deployment import REPO_ROOT, Deployment, Options
 from infra.config import DEPLOY_SAFETY_MAX_MINUTES, available_environments
 from session_service import constants, specs
@@ -268,21 +268,20 @@ def write_summary(lines: Sequence[str]) -> None:
 
 def write_outputs(report: dict[str, Any]) -> None:
     """The bake's verdict as step outputs, for the workflow's undo (nothing outside a workflow)."""
-    output_file = os.environ.get("GITHUB_OUTPUT")
-    if not output_file:
-        return
     last = report.get("lastClean")
-    with open(output_file, "a", encoding="utf-8") as handle:
-        handle.write(f"result={report['result']}\n")
-        handle.write(f"alarms={','.join(report['alarms'])}\n")
-        handle.write(f"last-clean={last.get('release', '') if isinstance(last, dict) else ''}\n")
+    workflow.set_outputs(
+        {
+            "result": report["result"],
+            "alarms": ",".join(report["alarms"]),
+            "last-clean": last.get("release", "") if isinstance(last, dict) else "",
+        }
+    )
 
 
 def annotate(lines: Sequence[str]) -> None:
     """In a workflow, each failure line also as an error annotation (the run's summary shows it)."""
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in lines:
-            print(f"::error::{line.removeprefix('❌ ')}")
+    for line in lines:
+        workflow.annotate_error(line.removeprefix("❌ "))
 
 
 def _report(env: str, release: str, result: str, seen: Watch | None, last: Any) -> dict[str, Any]:

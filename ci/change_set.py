@@ -37,6 +37,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ci import workflow
 from ci.access import AccessProblem, failure
 from ci.deployment import REPO_ROOT, Deployment, Options
 
@@ -385,8 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _refuse(line: str) -> int:
     """One line; in a workflow also an error annotation, so the run's summary shows why."""
     print(f"❌ {line}", file=sys.stderr)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        print(f"::error::{line}")
+    workflow.annotate_error(line)
     return 1
 
 

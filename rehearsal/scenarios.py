@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ci import bake
 from local import change_sets, stack_operations
 from rehearsal.act import Run
 from rehearsal.sandbox import REPOSITORY
 from rehearsal.stage import Stage
-from session_service import constants, specs
+from session_service import specs
 
 RELEASE = "v1.0.0"
 BAD_RELEASE = "v1.1.0"  # passes its verification; an alarm goes off during staging's bake
@@ -216,10 +217,11 @@ def release(stage: Stage, out: Outcome) -> None:
     out.jobs(run, {**staging, **prod})
     out.jobs(run, {"validate the request": "not run"})  # no undo after a clean bake
     for env in ("staging", "prod"):
+        recorded = _last_clean(stage, env)
         out.check(
             f"{env}: the clean bake recorded {RELEASE} as the last clean release",
-            _last_clean(stage, env) == RELEASE,
-            str(_last_clean(stage, env)),
+            recorded == RELEASE,
+            str(recorded),
         )
     for env in ("staging", "prod"):
         _only_the_reviewed_change_set_ran(stage, out, run, env, since)
@@ -421,15 +423,10 @@ def stateful_replacement(stage: Stage, out: Outcome) -> None:
 
 
 def _last_clean(stage: Stage, env: str) -> str | None:
-    """The release the environment's SSM record names (ci.bake's), None when there is none."""
+    """The release the environment's record names (read as the undo reads it), None if none."""
     assert stage.aws is not None
-    ssm = stage.aws.environment(env).clients("ssm")
-    name = constants.RELEASE_PARAMETER_TEMPLATE.format(env=env)
-    try:
-        value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-    except ssm.exceptions.ParameterNotFound:
-        return None
-    return str(json.loads(value).get("release"))
+    record = bake.read_record(stage.aws.environment(env).clients("ssm"), env)
+    return record["release"] if record else None
 
 
 def bake_alarm(stage: Stage, out: Outcome) -> None:
@@ -487,11 +484,10 @@ def bake_alarm(stage: Stage, out: Outcome) -> None:
     out.jobs(run, _chain("staging", ("load test (staging)",)), within="staging")
     out.jobs(run, {"bake (staging)": "failure"})
     out.error_line(run, "bake (staging)", f"alarm {alarm} is in ALARM")
-    undo = {"validate the request": "success", "find or rebuild the release's assembly": "success",
-            **_chain("staging")}  # fmt: skip
+    undo = {"validate the request": "success", "find or rebuild the release's assembly": "success"}
+    out.jobs(run, undo, within="undo staging")
     # act names a job by its nearest caller: rollback.yml's "redeploy" calls the undo's chain.
-    out.jobs(run, {k: undo.pop(k) for k in list(undo)[:2]}, within="undo staging")
-    out.jobs(run, undo, within="redeploy")
+    out.jobs(run, _chain("staging"), within="redeploy")
     out.jobs(run, {"deploy (prod)": "not run", "bake (prod)": "not run"})
     out.check("the run failed", run.conclusion == "failure", run.conclusion)
     ops = _operations(stage, "staging", since)
@@ -507,11 +503,8 @@ def bake_alarm(stage: Stage, out: Outcome) -> None:
         f"the undo redeployed {RELEASE}, the artifact of its tag's Deploy run {release_run.run_id}",
         f"cloud-assembly-{RELEASE} uploaded by run {release_run.run_id}" in run.log.read_text(),
     )
-    out.check(
-        f"staging's last clean release is still {RELEASE}",
-        _last_clean(stage, "staging") == RELEASE,
-        str(_last_clean(stage, "staging")),
-    )
+    recorded = _last_clean(stage, "staging")
+    out.check(f"staging's record is still {RELEASE}", recorded == RELEASE, str(recorded))
 
 
 def _dispatch_rollback(
