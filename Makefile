@@ -230,12 +230,17 @@ stack-stuck: ## Print stuck=true when ENV's stack must be recovered (make stack-
 	@$(PY) -m ci.change_set stuck --env $(ENV)
 
 .PHONY: execute-change-set
-execute-change-set: ## Execute change set CHANGE_SET as reviewed (reports/change-set-ENV.json), refused if it or the stack changed since; outputs to reports/
+execute-change-set: ## Execute change set CHANGE_SET as reviewed (reports/change-set-ENV.json), refused if it or the stack changed since; outputs to reports/; then set the stack's rollback triggers for later updates
 	@test -n "$(CHANGE_SET)" || { echo "CHANGE_SET is required, e.g. make execute-change-set ENV=prod CHANGE_SET=release-42-1" >&2; exit 2; }
 	$(PY) -m ci.change_set check --env $(ENV) --change-set "$(CHANGE_SET)"
 	$(CDK) deploy --app cdk.out/$(ENV) --ci --require-approval never --progress events \
 	  --method=execute-change-set --change-set-name "$(CHANGE_SET)" \
 	  --outputs-file $(REPORTS)/cdk-outputs-$(ENV).json SessionManagement-$(ENV)
+	$(PY) -m ci.rollback_triggers apply --env $(ENV)
+
+.PHONY: suspend-rollback-triggers
+suspend-rollback-triggers: ## Remove the ENV stack's rollback triggers before a rollback (the alarm it answers may still fire); the next execute-change-set sets them again
+	$(PY) -m ci.rollback_triggers suspend --env $(ENV)
 
 .PHONY: assembly-digests
 assembly-digests: ## Record the SHA-256 of every file of cdk.out/{dev,staging,prod} in cdk.out/SHA256SUMS (after make synth)

@@ -29,7 +29,8 @@ PERIOD = Duration.minutes(5)
 
 
 class SessionMonitoring(Construct):
-    """SNS topic + email, the service alarms, one error alarm per function, the dashboard."""
+    """SNS topic + email, the service alarms, one error alarm per function, their composite,
+    the dashboard."""
 
     def __init__(
         self,
@@ -137,6 +138,25 @@ class SessionMonitoring(Construct):
                 "in 5 minutes",
                 action,
             )
+
+        # No actions: each alarm it combines notifies the topic itself. CloudFormation watches it
+        # during stack updates (rollback triggers, ci.rollback_triggers).
+        self.deployment_health = cloudwatch.CompositeAlarm(
+            self,
+            "DeploymentHealthAlarm",
+            composite_alarm_name=specs.deployment_health_alarm_name(env),
+            alarm_description="any alarm of the service in ALARM: a stack update rolls back",
+            alarm_rule=cloudwatch.AlarmRule.any_of(
+                *(
+                    cloudwatch.AlarmRule.from_alarm(alarm, cloudwatch.AlarmState.ALARM)
+                    for alarm in self.alarms.values()
+                )
+            ),
+            actions_enabled=False,
+        )
+        self.deployment_health.node.default_child.override_logical_id(  # type: ignore[union-attr]
+            "DeploymentHealthAlarm"
+        )
 
         self.dashboard: cloudwatch.Dashboard | None = None
         if config.production.dashboard:

@@ -10,7 +10,7 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
-from local import moto_apigatewayv2, moto_transactions
+from local import moto_apigatewayv2, moto_cloudwatch, moto_transactions
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class MotoServer:
         """Start the server and wait until it answers; return its endpoint URL."""
         moto_transactions.install()  # transactions that do not copy whole tables
         moto_apigatewayv2.install()  # get-authorizers, which the checklist's command calls
+        moto_cloudwatch.install()  # PutCompositeAlarm: the stack's deployment-health alarm
         self._server = ThreadedMotoServer(
             ip_address=self._host, port=self._requested_port, verbose=False
         )

@@ -69,7 +69,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.config import ConfigWarning, load_config
-from local import change_sets, cognito, stack_operations
+from local import change_sets, cognito, rollback_triggers, stack_operations
 from local.cdk_bootstrap import bootstrap_toolkit
 from local.deploy import (
     API_CREATED_TYPES,
@@ -135,6 +135,7 @@ class Environment:
     smoke_user: cognito.TestUser | None = None
     served: ServedStack | None = None
     api_created: dict[str, Values] = field(default_factory=dict)
+    assembly: Path | None = None  # the one deployed last: what a rollback trigger returns to
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -183,8 +184,10 @@ class PipelineAws:
         control_port: int = 0,
         handler_env_overrides: Mapping[str, str] | None = None,
         max_concurrency: int = 4,
+        seconds_per_monitoring_minute: float = 60,
     ) -> None:
         self.env_names = tuple(envs)
+        self._seconds_per_minute = seconds_per_monitoring_minute
         self._smoke_user = smoke_user
         self._control_port = control_port
         self._overrides = dict(handler_env_overrides or {})
@@ -294,10 +297,78 @@ class PipelineAws:
         return self.environments[name]
 
     def deploy(self, env: str, assembly_dir: Path, op: str = "deploy") -> DeployResult:
-        """Deploy ``<assembly_dir>/SessionManagement-<env>.template.json`` and serve it."""
+        """Deploy ``<assembly_dir>/SessionManagement-<env>.template.json`` and serve it.
+
+        An update of a stack with rollback triggers is watched as CloudFormation watches it
+        (:mod:`local.rollback_triggers`): a trigger in ALARM at its start leaves the stack as it
+        was, one that fires before the monitoring period ends redeploys the previous assembly;
+        either way the stack ends ``UPDATE_ROLLBACK_COMPLETE`` and the deploy fails (500).
+        """
         with self._lock:
             environment = self.environment(env)
+            index = len(self.operations)
             self.operations.append({"op": op, "env": env, "assembly": str(assembly_dir)})
+            triggers = self._saved_triggers(environment)
+            watched = bool(triggers) and op != "rollback"  # CloudFormation's own rollback: not
+            if watched:
+                firing = rollback_triggers.fired(environment.clients("cloudwatch"), triggers)
+                if firing:
+                    self._rolled_back(environment, firing, "when the update started", index)
+            result = self._deploy(environment, Path(assembly_dir))
+            previous, environment.assembly = environment.assembly, Path(assembly_dir)
+            if triggers:  # an update keeps them; the local deployer's recreated stack too
+                stack_operations.save_rollback_configuration(
+                    stack_operations.find_stack(environment.stack_name, environment.account),
+                    triggers,
+                )
+            if watched:
+                result.notes.append(self._trigger_note(triggers))
+                firing = rollback_triggers.watch(
+                    environment.clients("cloudwatch"), triggers, self._seconds_per_minute
+                )
+                if firing:
+                    if previous is not None:
+                        self.deploy(env, previous, op="rollback")
+                        environment.assembly = previous
+                    self._rolled_back(environment, firing, "within the monitoring period", index)
+            return result
+
+    def _saved_triggers(self, environment: Environment) -> dict[str, Any]:
+        """The rollback configuration saved on the environment's stack, if it has triggers."""
+        try:
+            stack = stack_operations.find_stack(environment.stack_name, environment.account)
+        except stack_operations.StackOperationError:
+            return {}
+        configuration = stack_operations.rollback_configuration(stack)
+        return configuration if configuration.get("RollbackTriggers") else {}
+
+    def _trigger_note(self, triggers: Mapping[str, Any]) -> str:
+        minutes = triggers.get("MonitoringTimeInMinutes", 0)
+        return (
+            "rollback triggers emulated by the local deployer (moto watches no alarm): "
+            f"{', '.join(t['Arn'] for t in triggers['RollbackTriggers'])} checked when the update "
+            f"started and through its monitoring period of {minutes} minutes, lasting "
+            f"{minutes * self._seconds_per_minute:g} s here"
+        )
+
+    def _rolled_back(
+        self, environment: Environment, firing: list[str], when: str, index: int
+    ) -> None:
+        """Mark the stack rolled back as CloudFormation does, and fail the deploy."""
+        stack = stack_operations.find_stack(environment.stack_name, environment.account)
+        reason = f"rollback trigger fired {when}: {', '.join(firing)} in ALARM"
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        self.operations[index]["rolledBack"] = reason
+        raise ControlError(
+            500,
+            f"deploy of {environment.stack_name} failed: UPDATE_ROLLBACK_COMPLETE, {reason} "
+            "(rollback triggers emulated by the local deployer)",
+        )
+
+    def _deploy(self, environment: Environment, assembly_dir: Path) -> DeployResult:
+        with self._lock:
             original, template = self._read_assembly(environment, Path(assembly_dir))
             notes = self._substitution_notes(environment, template)
             if original == json.dumps(template) or environment.pool.pool_id in original:
@@ -384,10 +455,12 @@ class PipelineAws:
                     f"ChangeSet [{prepared.change_set_id}] cannot be executed in its current "
                     f"execution status of [{status}]",
                 )
-            result = self.deploy(env, prepared.assembly, op="execute-change-set")
-            change_sets.REGISTRY.executed(prepared)
-            self.operations[-1]["changeSet"] = name
-            return result
+            first = len(self.operations)
+            try:
+                return self.deploy(env, prepared.assembly, op="execute-change-set")
+            finally:  # executed, also when a rollback trigger rolled it back
+                change_sets.REGISTRY.executed(prepared)
+                self.operations[first]["changeSet"] = name
 
     def _deployed_template(self, environment: Environment) -> dict[str, Any]:
         """``GetTemplate`` of the deployed stack (empty when there is none: all is added)."""

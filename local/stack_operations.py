@@ -17,8 +17,11 @@ does:
 Both settle at once (AWS goes through ``UPDATE_ROLLBACK_IN_PROGRESS``; the events record it), so
 a waiting script sees the settled state on its first look. :func:`set_stack_status` forces a
 stack into any CloudFormation status, :func:`keep_template` sets what ``GetTemplate`` answers.
-``DeleteChangeSet`` of an absent change set answers ``ChangeSetNotFound`` as AWS does (moto
-fails with a 500, which the CDK CLI's ``cdk diff`` retries for most of a minute).
+``UpdateStack`` that changes only the rollback configuration (``UsePreviousTemplate``, every
+parameter ``UsePreviousValue``) saves it and answers it in ``DescribeStacks``, as AWS does (moto
+keeps no rollback configuration). ``DeleteChangeSet`` of an absent change set answers
+``ChangeSetNotFound`` as AWS does (moto fails with a 500, which the CDK CLI's ``cdk diff``
+retries for most of a minute).
 """
 
 from __future__ import annotations
@@ -30,9 +33,12 @@ import botocore.session
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import Stack, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import utcnow
 
 _MOTO_DELETE_CHANGE_SET = CloudFormationResponse.delete_change_set
+_MOTO_UPDATE_STACK = CloudFormationResponse.update_stack
+_UPDATABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"})
 
 
 class ChangeSetNotFound(CloudFormationError):
@@ -98,9 +104,57 @@ def _delete_change_set(self: CloudFormationResponse) -> Any:
     return _MOTO_DELETE_CHANGE_SET(self)
 
 
+def rollback_configuration(stack: Stack) -> dict[str, Any]:
+    """The rollback configuration saved on the stack (moto keeps none of its own)."""
+    return dict(getattr(stack, "rollback_configuration", None) or {})
+
+
+def save_rollback_configuration(stack: Stack, configuration: dict[str, Any]) -> None:
+    """What ``DescribeStacks`` answers as the stack's ``RollbackConfiguration`` from now on."""
+    stack.rollback_configuration = configuration or None  # type: ignore[attr-defined]
+
+
+def _parsed_rollback_configuration(raw: Any) -> dict[str, Any]:
+    triggers = raw.get("RollbackTriggers") or []
+    if isinstance(triggers, dict):  # the query protocol's member.N, as some moto versions parse it
+        triggers = list(triggers.values())
+    return {
+        "RollbackTriggers": [{"Arn": t["Arn"], "Type": t["Type"]} for t in triggers],
+        "MonitoringTimeInMinutes": int(raw.get("MonitoringTimeInMinutes") or 0),
+    }
+
+
+def _update_stack(self: CloudFormationResponse) -> Any:
+    """An update that keeps template and parameters and changes only the rollback configuration
+    (AWS accepts it; moto answers "No updates are to be performed"): saved, UPDATE_COMPLETE."""
+    raw = self._get_param("RollbackConfiguration")
+    parameters = self._get_param("Parameters", [])
+    if not (
+        self._get_bool_param("UsePreviousTemplate", False)
+        and raw is not None
+        and all(p.get("UsePreviousValue") for p in parameters)
+    ):
+        return _MOTO_UPDATE_STACK(self)
+    stack = _named(self.cloudformation_backend, self._get_param("StackName"))
+    if stack.status not in _UPDATABLE:
+        raise ValidationError(
+            message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
+        )
+    configuration = _parsed_rollback_configuration(raw)
+    if configuration == (rollback_configuration(stack) or _parsed_rollback_configuration({})):
+        raise ValidationError(message="No updates are to be performed.")
+    stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    save_rollback_configuration(stack, configuration)
+    stack._add_stack_event("UPDATE_COMPLETE")
+    stack.status = "UPDATE_COMPLETE"
+    stack.last_updated_time = utcnow()  # type: ignore[attr-defined]
+    return ActionResult({"StackId": stack.stack_id})
+
+
 def install() -> None:
     """Add the two actions to moto's CloudFormation (idempotent; affects this process only)."""
     CloudFormationResponse.delete_change_set = _delete_change_set  # type: ignore[method-assign]
+    CloudFormationResponse.update_stack = _update_stack  # type: ignore[method-assign]
     CloudFormationResponse.continue_update_rollback = _continue_update_rollback  # type: ignore[attr-defined]
     CloudFormationResponse.cancel_update_stack = _cancel_update_stack  # type: ignore[attr-defined]
 

@@ -4,7 +4,8 @@
   ``{env}`` (the deploy job and the smoke test right after it; for prod, behind its required
   reviewers). It may only assume the CDK bootstrap roles of its account and region, which do the
   actual work, plus recover its own stack when an update is stuck (``CancelUpdateStack`` is not
-  in the bootstrap deploy role). The smoke test signs in as a pre-provisioned user with
+  in the bootstrap deploy role), and set its rollback triggers (an ``UpdateStack`` keeping its
+  template, ci/rollback_triggers.py). The smoke test signs in as a pre-provisioned user with
   ``InitiateAuth`` (``USER_PASSWORD_AUTH``), an unauthenticated API: no Cognito permission.
 - ``session-management-verify-{env}`` is assumed by the jobs that name ``{env}-verify``
   (``cdk diff`` before the approval, the checklist's verification, the load test). It reads the
@@ -218,10 +219,31 @@ class GitHubOidcStack(Stack):
                     ],
                     resources=[stack_arn],
                 ),
+                # ci.rollback_triggers: an UpdateStack that keeps the template and changes only
+                # the rollback configuration (CloudFormation keeps using the stack's execution
+                # role), and whether an alarm fires before it (no resource-level permission).
+                iam.PolicyStatement(
+                    sid="SetRollbackTriggers",
+                    actions=["cloudformation:UpdateStack"],
+                    resources=[stack_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="PassTheExecutionRoleToCloudFormation",
+                    actions=["iam:PassRole"],
+                    resources=[bootstrap_role_arn("cfn-exec", env.account, env.region)],
+                    conditions={
+                        "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+                    },
+                ),
+                iam.PolicyStatement(
+                    sid="ReadAlarmStates", actions=["cloudwatch:DescribeAlarms"], resources=["*"]
+                ),
             ],
         )
         acknowledge_wildcards(
-            policy, "A stack ARN ends in the id CloudFormation generates: stack/NAME/*."
+            policy,
+            "A stack ARN ends in the id CloudFormation generates: stack/NAME/*; "
+            "cloudwatch:DescribeAlarms has no resource-level permissions.",
         )
         return policy
 

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from local import moto_cloudwatch
 from local.deploy.clients import Clients, DeployError, Values
 
 logger = logging.getLogger("local.deploy")  # one logger for the whole deployer
@@ -117,6 +118,17 @@ def _create_alarm(d: Deployment, logical_id: str, props: dict[str, Any]) -> Valu
     return {"Ref": name, "Arn": arn}
 
 
+def _create_composite_alarm(d: Deployment, logical_id: str, props: dict[str, Any]) -> Values:
+    moto_cloudwatch.install()  # moto stores composites but has no PutCompositeAlarm action
+    cloudwatch = d.clients("cloudwatch")
+    props = dict(props)
+    props.setdefault("AlarmName", d.generated_name(logical_id, 255))
+    cloudwatch.put_composite_alarm(**_api_params(cloudwatch, "PutCompositeAlarm", props))
+    name = props["AlarmName"]
+    arn = f"arn:aws:cloudwatch:{d.clients.region}:{d.account_id}:alarm:{name}"
+    return {"Ref": name, "Arn": arn}
+
+
 _SUBSCRIPTION_ATTRIBUTES = (
     "DeliveryPolicy",
     "FilterPolicy",
@@ -186,6 +198,7 @@ CREATORS: dict[str, Creator] = {
     "AWS::ApiGatewayV2::Deployment": _apigwv2("CreateDeployment", "DeploymentId"),
     "AWS::ApiGateway::Account": _create_apigw_account,
     "AWS::CloudWatch::Alarm": _create_alarm,
+    "AWS::CloudWatch::CompositeAlarm": _create_composite_alarm,
     "AWS::SNS::Subscription": _create_subscription,
     "AWS::SNS::TopicPolicy": _create_topic_policy,
     "AWS::Lambda::EventInvokeConfig": _create_event_invoke_config,
@@ -253,7 +266,7 @@ def delete_api_created(clients: Clients, values: Mapping[str, Any]) -> None:
         clients("lambda").delete_function(FunctionName=ref)
     elif kind == "AWS::ApiGatewayV2::Api":
         clients("apigatewayv2").delete_api(ApiId=ref)  # its routes, integrations, stage with it
-    elif kind == "AWS::CloudWatch::Alarm":
+    elif kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"):
         clients("cloudwatch").delete_alarms(AlarmNames=[ref])
     elif kind == "AWS::Lambda::EventInvokeConfig":
         clients("lambda").delete_function_event_invoke_config(FunctionName=ref.split(":")[0])

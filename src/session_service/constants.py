@@ -168,6 +168,9 @@ ALARM_SESSION_CREATION_LATENCY = "session-creation-latency-p95"
 ALARM_CONNECTION_ERRORS = "connection-errors"
 ALARM_ACTIVE_SESSIONS = "active-sessions"
 ALARM_FUNCTION_ERRORS_TEMPLATE = "{handler}-function-errors"  # one per function of specs
+# The composite alarm in ALARM when any alarm above is: the stack updates' one rollback trigger
+# (CloudFormation takes at most five triggers per stack; ci.rollback_triggers).
+ALARM_DEPLOYMENT_HEALTH = "deployment-health"
 
 # --- Deployment safety --------------------------------------------------------------------
 # The SSM parameter where the bake (ci.bake) records the last release that watched the alarms

@@ -310,6 +310,11 @@ def alarm_names(env: str) -> dict[str, str]:
     return {key: c.ALARM_NAME_TEMPLATE.format(env=env, alarm=key) for key in keys}
 
 
+def deployment_health_alarm_name(env: str) -> str:
+    """The composite of every alarm of :func:`alarm_names`: the stack's rollback trigger."""
+    return c.ALARM_NAME_TEMPLATE.format(env=env, alarm=c.ALARM_DEPLOYMENT_HEALTH)
+
+
 def _check_registry() -> None:
     """Refuse a spec that names a function that does not exist, or a message route the protocol
     does not know, at import: a wrong entry fails every test rather than one deployment."""

@@ -133,3 +133,22 @@ def test_email_subscription_created(synth: Synthesized) -> None:
             "Endpoint": synth.config.alarm_email,
         }
     ]
+
+
+def test_deployment_health_combines_every_alarm(synth: Synthesized) -> None:
+    """The rollback trigger of stack updates: in ALARM when any alarm of the service is."""
+    [composite] = synth.resources("AWS::CloudWatch::CompositeAlarm").values()
+    properties = composite["Properties"]
+    assert properties["AlarmName"] == specs.deployment_health_alarm_name(synth.env)
+    assert properties["ActionsEnabled"] is False  # each alarm it combines notifies the topic
+    parts = properties["AlarmRule"]["Fn::Join"][1]
+    logical_ids = {
+        logical_id
+        for logical_id, resource in synth.resources("AWS::CloudWatch::Alarm").items()
+        if resource["Properties"]["AlarmName"] in specs.alarm_names(synth.env).values()
+    }
+    assert len(logical_ids) == len(specs.alarm_names(synth.env))
+    assert {p["Fn::GetAtt"][0] for p in parts if isinstance(p, dict)} == logical_ids
+    text = "".join(p for p in parts if isinstance(p, str))
+    assert text.count('ALARM("') == len(logical_ids)
+    assert text.count(" OR ") == len(logical_ids) - 1

@@ -18,6 +18,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from websockets.asyncio.client import connect
 
 from local.pipeline_aws import ControlError, PipelineAws, assumed_session
@@ -45,7 +48,9 @@ def assembly(synthesized_envs: Callable[[str], Synthesized]) -> Path:
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[PipelineAws]:
-    with PipelineAws(envs=("dev",), smoke_user=SMOKE_USER, max_concurrency=2) as started:
+    with PipelineAws(
+        envs=("dev",), smoke_user=SMOKE_USER, max_concurrency=2, seconds_per_monitoring_minute=2
+    ) as started:
         yield started
 
 
@@ -360,3 +365,111 @@ def test_a_change_set_is_refused_once_the_stack_changed_after_its_review(
     assert done.returncode == 1
     assert "cannot be executed in its current execution status of [OBSOLETE]" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- rollback triggers, which the local deployer emulates (moto watches no alarm) ------------
+HEALTH = "session-management-dev-deployment-health"
+ERRORS = "session-management-dev-connection-errors"
+
+
+def save_triggers(job_env: dict[str, str], minutes: int) -> None:
+    """What ci.rollback_triggers' apply sends (dev's config asks for none: set here)."""
+    triggers = (
+        [{"Arn": f"arn:aws:cloudwatch:us-east-1:111111111111:alarm:{HEALTH}", "Type": TRIGGER}]
+        if minutes
+        else []
+    )
+    client(job_env, "cloudformation").update_stack(
+        StackName=STACK,
+        UsePreviousTemplate=True,
+        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}],
+        RollbackConfiguration={"RollbackTriggers": triggers, "MonitoringTimeInMinutes": minutes},
+    )
+
+
+TRIGGER = "AWS::CloudWatch::CompositeAlarm"
+
+
+def stack_of(job_env: dict[str, str]) -> dict[str, Any]:
+    [stack] = client(job_env, "cloudformation").describe_stacks(StackName=STACK)["Stacks"]
+    return dict(stack)
+
+
+def notes_of(job_env: dict[str, str]) -> set[str]:
+    resources = deployed_template(job_env)["Resources"].values()
+    return {r.get("Metadata", {}).get("note") for r in resources} - {None}
+
+
+def test_a_rollback_trigger_in_alarm_when_the_update_starts_rolls_it_back(
+    aws: PipelineAws,
+    deployed: dict[str, Any],
+    job_env: dict[str, str],
+    assembly: Path,
+    tmp_path: Path,
+) -> None:
+    aws.deploy("dev", _with_metadata(assembly, tmp_path / "before", "before"))
+    save_triggers(job_env, minutes=1)
+    cloudwatch = client(job_env, "cloudwatch")
+    try:
+        cloudwatch.set_alarm_state(AlarmName=ERRORS, StateValue="ALARM", StateReason="test")
+        after = _with_metadata(assembly, tmp_path / "after", "after")
+        done = cdk(job_env, "deploy", "--app", str(after), "--ci", STACK)
+        assert done.returncode == 1
+        assert (
+            "UPDATE_ROLLBACK_COMPLETE, rollback trigger fired when the update started: "
+            f"{HEALTH}, {ERRORS} in ALARM (rollback triggers emulated by the local deployer)"
+        ) in done.stderr
+        assert "Traceback" not in done.stderr
+        assert stack_of(job_env)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        assert notes_of(job_env) == {"before"}  # nothing of the update stayed
+        assert aws.operations[-1]["rolledBack"].startswith("rollback trigger fired when")
+        # The alarm cleared, the update goes through; the stack keeps its triggers (the local
+        # deployer recreates the stack: it carries them over, as an update keeps them).
+        cloudwatch.set_alarm_state(AlarmName=ERRORS, StateValue="OK", StateReason="test")
+        done = cdk(job_env, "deploy", "--app", str(after), "--ci", STACK)
+        assert done.returncode == 0, done.stderr
+        assert "rollback triggers emulated by the local deployer" in done.stderr
+        assert notes_of(job_env) == {"after"}
+        triggers = stack_of(job_env)["RollbackConfiguration"]["RollbackTriggers"]
+        assert [t["Arn"].rsplit(":", 1)[-1] for t in triggers] == [HEALTH]
+    finally:
+        save_triggers(job_env, minutes=0)
+
+
+def test_a_trigger_firing_in_the_monitoring_period_redeploys_the_previous_assembly(
+    aws: PipelineAws,
+    deployed: dict[str, Any],
+    job_env: dict[str, str],
+    assembly: Path,
+    tmp_path: Path,
+) -> None:
+    aws.deploy("dev", _with_metadata(assembly, tmp_path / "before", "before"))
+    save_triggers(job_env, minutes=5)  # 10 s here (2 s a minute)
+    cloudwatch = client(job_env, "cloudwatch")
+    after = _with_metadata(assembly, tmp_path / "after", "monitored")
+
+    def deployed_yet() -> bool:
+        try:
+            return "monitored" in notes_of(job_env)
+        except ClientError:  # between the delete and the create of the local deployer
+            return False
+
+    def fire_once_deployed() -> None:  # the update's alarms exist once its template is kept
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not deployed_yet():
+            time.sleep(0.1)
+        cloudwatch.set_alarm_state(AlarmName=ERRORS, StateValue="ALARM", StateReason="test")
+
+    firing = threading.Thread(target=fire_once_deployed, daemon=True)
+    try:
+        before = len(aws.operations)
+        firing.start()
+        done = cdk(job_env, "deploy", "--app", str(after), "--ci", STACK)
+        firing.join(timeout=5)
+        assert done.returncode == 1
+        assert "rollback trigger fired within the monitoring period" in done.stderr
+        assert [o["op"] for o in aws.operations[before:]] == ["deploy", "rollback"]
+        assert stack_of(job_env)["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        assert notes_of(job_env) == {"before"}
+    finally:
+        save_triggers(job_env, minutes=0)

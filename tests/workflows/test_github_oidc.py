@@ -161,12 +161,18 @@ def test_trust_policy_admits_exactly_this_repository_and_environment(request, fo
             }
 
 
-def test_deploy_role_may_only_assume_the_bootstrap_roles_and_recover_its_stack(name_form):
+def test_deploy_role_only_assumes_bootstrap_roles_recovers_its_stack_and_sets_triggers(name_form):
     for env, account in ACCOUNTS.items():
         template = name_form[f"GitHubOidc-{env}"]
         statements = policy_of(template, logical_id(template, f"session-management-deploy-{env}"))
         by_sid = {s["Sid"]: s for s in statements}
-        assert set(by_sid) == {"AssumeCdkBootstrapRoles", "RecoverStuckStack"}
+        assert set(by_sid) == {
+            "AssumeCdkBootstrapRoles",
+            "RecoverStuckStack",
+            "SetRollbackTriggers",
+            "PassTheExecutionRoleToCloudFormation",
+            "ReadAlarmStates",
+        }
         assume = by_sid["AssumeCdkBootstrapRoles"]
         assert set(as_list(assume["Action"])) == {"sts:AssumeRole", "sts:TagSession"}
         assert sorted(render(assume["Resource"])) == sorted(
@@ -183,6 +189,17 @@ def test_deploy_role_may_only_assume_the_bootstrap_roles_and_recover_its_stack(n
         assert render(recover["Resource"]) == (
             f"arn:aws:cloudformation:us-east-1:{account}:stack/SessionManagement-{env}/*"
         )
+        triggers = by_sid["SetRollbackTriggers"]
+        assert as_list(triggers["Action"]) == ["cloudformation:UpdateStack"]
+        assert render(triggers["Resource"]) == render(recover["Resource"])
+        passed = by_sid["PassTheExecutionRoleToCloudFormation"]
+        assert render(passed["Resource"]) == (
+            f"arn:aws:iam::{account}:role/cdk-hnb659fds-cfn-exec-role-{account}-us-east-1"
+        )
+        assert passed["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+        }
+        assert as_list(by_sid["ReadAlarmStates"]["Action"]) == ["cloudwatch:DescribeAlarms"]
 
 
 def test_change_set_role_prepares_change_sets_and_can_never_execute_one(name_form):
@@ -481,6 +498,11 @@ NAMED_RESOURCES = {
         "AlarmName",
         "arn:aws:cloudwatch:us-east-1:{account}:alarm:{name}",
         "cloudwatch:PutMetricAlarm",
+    ),
+    "AWS::CloudWatch::CompositeAlarm": (
+        "AlarmName",
+        "arn:aws:cloudwatch:us-east-1:{account}:alarm:{name}",
+        "cloudwatch:PutCompositeAlarm",
     ),
     "AWS::CloudWatch::Dashboard": (
         "DashboardName",
