@@ -37,7 +37,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ci import workflow
+from ci import rollback_triggers, workflow
 from ci.access import AccessProblem, failure
 from ci.deployment import REPO_ROOT, Deployment, Options
 
@@ -172,6 +172,7 @@ def markdown(record: Mapping[str, Any], changes: Sequence[Change]) -> str:
         f"Stack `{record['stackName']}` ({record['stackStatus'] or 'new'}); this change set, "
         "and only it, runs after the approval.",
         "",
+        *_triggers_line(record.get("rollbackTriggers")),
         "| added | modified | replaced | may be replaced | removed |",
         "| --- | --- | --- | --- | --- |",
         "| " + " | ".join(str(counts[k]) for k in KINDS) + " |",
@@ -196,6 +197,19 @@ def markdown(record: Mapping[str, Any], changes: Sequence[Change]) -> str:
     else:
         lines.append("No resource changes.")
     return "\n".join(lines) + "\n"
+
+
+def _triggers_line(triggers: Mapping[str, Any] | None) -> list[str]:
+    if triggers is None:  # a record of before the rollback triggers
+        return []
+    if not triggers["alarms"]:
+        return ["No rollback trigger watches it: an alarm does not roll it back.", ""]
+    alarms = " or ".join(f"`{name}`" for name in triggers["alarms"])
+    return [
+        f"While it runs and for {triggers['minutes']} minutes after, CloudFormation rolls it back "
+        f"if {alarms} goes to ALARM (the stack's rollback triggers).",
+        "",
+    ]
 
 
 def _order(change: Change) -> tuple[int, str, str]:
@@ -236,6 +250,14 @@ def stack_state(dep: Deployment) -> dict[str, str]:
     }
 
 
+def _triggers_of(stack: Mapping[str, Any]) -> dict[str, Any]:
+    saved = rollback_triggers.saved(stack)
+    return {
+        "alarms": [t["Arn"].rsplit(":alarm:", 1)[-1] for t in saved["RollbackTriggers"]],
+        "minutes": saved["MonitoringTimeInMinutes"],
+    }
+
+
 def review(
     dep: Deployment, name: str, release: str, allowed_file: Path = ALLOWED_STATEFUL_CHANGES
 ) -> dict[str, Any]:
@@ -261,6 +283,8 @@ def review(
         "losesData": [c.logical_id for c in changes if c.loses_data],
         "iam": [c.logical_id for c in changes if c.is_iam],
         "refused": refusal(dep.env, release, changes, allowed),
+        # Saved on the stack, they watch this change set's execution (ci/rollback_triggers.py).
+        "rollbackTriggers": _triggers_of(dep.stack or {}),
     }
     report_dir = dep.options.report_dir
     report_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,10 @@ SUBSTITUTED = (
     "(the whole suite is `make test` itself); the staging load test's p95 latency targets are "
     "the emulator's (join 5 s, heartbeat 1 s: moto and the local gateway set the latency here, "
     "not AWS), its other targets stay; staging and prod bake for 1 minute, not 5 and 15 "
-    "(infra/config deploySafety.bakeMinutes in the sandbox); third-party actions are stand-ins "
+    "(infra/config deploySafety.bakeMinutes in the sandbox); CloudFormation's rollback triggers "
+    "are emulated by the local deployer (moto saves none and watches no alarm: local/"
+    "rollback_triggers.py), and a minute of their monitoring period lasts a second; "
+    "third-party actions are stand-ins "
     "(rehearsal/actions/); GitHub's API is rehearsal/gh.py."
 )
 

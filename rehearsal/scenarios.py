@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ci import bake
+from infra.config import ConfigWarning, load_config
 from local import change_sets, stack_operations
 from rehearsal.act import Run
 from rehearsal.sandbox import REPOSITORY
@@ -26,6 +28,8 @@ from session_service import specs
 
 RELEASE = "v1.0.0"
 BAD_RELEASE = "v1.1.0"  # passes its verification; an alarm goes off during staging's bake
+ALARMED_RELEASE = "v1.2.0"  # an alarm is in ALARM when staging's update starts
+SUSPEND = "suspend the rollback triggers"
 APPROVER = "release-approver"
 
 
@@ -225,6 +229,7 @@ def release(stage: Stage, out: Outcome) -> None:
         )
     for env in ("staging", "prod"):
         _only_the_reviewed_change_set_ran(stage, out, run, env, since)
+        _triggers_saved(stage, out, env)
     out.jobs(run, {c: "not run" for c in CHECKS})
     main_sums = _sums(stage, main_run, f"cloud-assembly-{sha}")
     release_sums = _sums(stage, run, f"cloud-assembly-{RELEASE}")
@@ -241,6 +246,27 @@ def release(stage: Stage, out: Outcome) -> None:
             _status(stack),
         )
     stage.scratch["release_run"] = run
+
+
+def _triggers_saved(stage: Stage, out: Outcome, env: str) -> None:
+    """The stack keeps deployment-health as its rollback trigger, with the config's period."""
+    assert stage.aws is not None
+    environment = stage.aws.environment(env)
+    [stack] = environment.clients("cloudformation").describe_stacks(
+        StackName=environment.stack_name
+    )["Stacks"]
+    saved = stack.get("RollbackConfiguration") or {}
+    names = [t["Arn"].rsplit(":", 1)[-1] for t in saved.get("RollbackTriggers", [])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConfigWarning)
+        minutes = load_config(env).deploy_safety.rollback_monitoring_minutes
+    out.check(
+        f"{env}: later updates are watched by the rollback trigger "
+        f"{specs.deployment_health_alarm_name(env)} for {minutes} minutes",
+        names == [specs.deployment_health_alarm_name(env)]
+        and saved.get("MonitoringTimeInMinutes") == minutes,
+        json.dumps(saved),
+    )
 
 
 def rollback_staging(stage: Stage, out: Outcome) -> None:
@@ -263,9 +289,19 @@ def rollback_staging(stage: Stage, out: Outcome) -> None:
     out.runs.append(run)
     out.jobs(
         run,
-        {"validate the request": "success", "find or rebuild the release's assembly": "success"},
+        {
+            "validate the request": "success",
+            "find or rebuild the release's assembly": "success",
+            SUSPEND: "success",
+        },
     )
     out.jobs(run, _chain("staging"))
+    out.check(
+        "the rollback suspended staging's rollback triggers before its change set",
+        "SessionManagement-staging: rollback triggers suspended for this rollback"
+        in run.log.read_text(),
+    )
+    _triggers_saved(stage, out, "staging")  # set again by the rollback's execute-change-set
     out.check(
         f"the rollback redeployed the artifact of the tag's Deploy run {release_run.run_id}, "
         f"not the fork's run {rogue}",
@@ -303,14 +339,16 @@ def rollback_rules(stage: Stage, out: Outcome) -> None:
         approvals=[_approval("prod")],
     )
     out.runs.append(run)
-    out.jobs(run, {"change set (prod)": "failure", "deploy (prod)": "not run"})
-    out.error_line(run, "change set (prod)", "not allowed to deploy to prod-verify")
+    # The first job that names prod (and needs its rules and its approval) suspends the triggers.
+    out.jobs(run, {SUSPEND: "failure", "change set (prod)": "not run", "deploy (prod)": "not run"})
+    out.error_line(run, SUSPEND, "not allowed to deploy to prod")
     rejected = _dispatch_rollback(
         stage, "prod", "rejected by the approver", approvals=[_approval("prod", "rejected")]
     )
     out.runs.append(rejected)
-    out.jobs(rejected, {"change set (prod)": "success", "deploy (prod)": "failure"})
-    out.error_line(rejected, "deploy (prod)", "was rejected")
+    out.jobs(rejected, {SUSPEND: "failure", "change set (prod)": "not run",
+                        "deploy (prod)": "not run"})  # fmt: skip
+    out.error_line(rejected, SUSPEND, "was rejected")
     after = stage.stack("prod")
     out.check(
         "prod is untouched by both",
@@ -484,7 +522,11 @@ def bake_alarm(stage: Stage, out: Outcome) -> None:
     out.jobs(run, _chain("staging", ("load test (staging)",)), within="staging")
     out.jobs(run, {"bake (staging)": "failure"})
     out.error_line(run, "bake (staging)", f"alarm {alarm} is in ALARM")
-    undo = {"validate the request": "success", "find or rebuild the release's assembly": "success"}
+    undo = {
+        "validate the request": "success",
+        "find or rebuild the release's assembly": "success",
+        SUSPEND: "success",
+    }
     out.jobs(run, undo, within="undo staging")
     # act names a job by its nearest caller: rollback.yml's "redeploy" calls the undo's chain.
     out.jobs(run, _chain("staging"), within="redeploy")
@@ -503,6 +545,92 @@ def bake_alarm(stage: Stage, out: Outcome) -> None:
         f"the undo redeployed {RELEASE}, the artifact of its tag's Deploy run {release_run.run_id}",
         f"cloud-assembly-{RELEASE} uploaded by run {release_run.run_id}" in run.log.read_text(),
     )
+    recorded = _last_clean(stage, "staging")
+    out.check(f"staging's record is still {RELEASE}", recorded == RELEASE, str(recorded))
+
+
+def rollback_trigger(stage: Stage, out: Outcome) -> None:
+    """An alarm is in ALARM when staging's update starts: CloudFormation rolls the update back."""
+    aws = stage.aws
+    assert aws is not None
+    stage.sandbox.tag(ALARMED_RELEASE, stage.scratch["main_sha"])
+    cloudwatch = aws.environment("staging").clients("cloudwatch")
+    alarm = specs.alarm_names("staging")["connection-errors"]
+    first_run = int(stage.github.read()["next_run_id"])
+    since = len(aws.operations)
+    done, fired = threading.Event(), threading.Event()
+
+    def traffic() -> None:
+        """The alarm goes off once staging's change set is reviewed (the deploy job is next)."""
+        while not done.wait(0.5):
+            reviewed = [a for a in stage.github.artifacts()
+                        if a["workflow_run"]["id"] >= first_run
+                        and a["name"].startswith("change-set-staging")]  # fmt: skip
+            if reviewed:
+                cloudwatch.set_alarm_state(
+                    AlarmName=alarm,
+                    StateValue="ALARM",
+                    StateReason=f"rehearsal: connection errors before {ALARMED_RELEASE}",
+                )
+                fired.set()
+                return
+
+    watcher = threading.Thread(target=traffic, daemon=True)
+    watcher.start()
+    try:
+        run = stage.run(
+            "deploy.yml",
+            "push",
+            ref=f"refs/tags/{ALARMED_RELEASE}",
+            sha=stage.scratch["main_sha"],
+            approvals=[_approval("prod")],
+        )
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="rehearsal")
+    out.runs.append(run)
+    out.check("the alarm went off after staging's change set was reviewed", fired.is_set())
+    out.jobs(
+        run,
+        {
+            "change set (staging)": "success",
+            "deploy (staging)": "failure",
+            "verify tables (staging)": "not run",
+            "bake (staging)": "not run",
+            "deploy (prod)": "not run",
+        },
+    )
+    health = specs.deployment_health_alarm_name("staging")
+    summary = (
+        stage.github.artifact_dir(run.run_id, "change-set-staging-1") / "change-set-staging.md"
+    )
+    text = summary.read_text() if summary.is_file() else ""
+    out.check(
+        "the approver's summary says the rollback trigger watches the update",
+        f"While it runs and for 5 minutes after, CloudFormation rolls it back if `{health}`"
+        in text,
+        "uploaded" if text else "no summary uploaded",
+    )
+    wanted = (
+        "UPDATE_ROLLBACK_COMPLETE, rollback trigger fired when the update started: "
+        f"{health}, {alarm} in ALARM"
+    )
+    out.check(f"the deploy job failed: {wanted}", wanted in run.log.read_text())
+    ops = [o for o in aws.operations[since:] if o["env"] == "staging"]
+    out.check(
+        "staging executed the reviewed change set, and CloudFormation rolled it back",
+        [o["op"] for o in ops] == ["prepare-change-set", "execute-change-set"]
+        and "rolledBack" in ops[-1],
+        "; ".join(f"{o['op']} {o.get('rolledBack', '')}".strip() for o in ops),
+    )
+    stack = stage.stack("staging")
+    out.check(
+        "SessionManagement-staging is UPDATE_ROLLBACK_COMPLETE",
+        _status(stack) == "UPDATE_ROLLBACK_COMPLETE",
+        _status(stack),
+    )
+    out.check("the run failed", run.conclusion == "failure", run.conclusion)
     recorded = _last_clean(stage, "staging")
     out.check(f"staging's record is still {RELEASE}", recorded == RELEASE, str(recorded))
 
@@ -556,6 +684,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              stateful_replacement, ("release",)),
     Scenario("bake-alarm", "an alarm during staging's bake: the last clean release returns",
              bake_alarm, ("release",)),
+    Scenario("rollback-trigger", "an alarm as staging's update starts: its trigger rolls it back",
+             rollback_trigger, ("release",)),
 )  # fmt: skip
 
 

@@ -64,6 +64,11 @@ def trust_policies(assembly: Path) -> dict[str, dict[str, Any]]:
     return roles
 
 
+# The rollback triggers' monitoring period (deploySafety.rollbackMonitoringMinutes, staging 5 and
+# prod 10) lasts this many seconds a minute in the local deployer's emulation (report says so).
+MONITORING_SECONDS_PER_MINUTE = 1
+
+
 @dataclass
 class Stage:
     root: Path
@@ -105,7 +110,10 @@ class Stage:
         self.github.root.mkdir(parents=True)
         # Every job shares these tools: bring them in line with this tree first (incremental).
         self.make("install", cwd=HOME)
-        self.aws = PipelineAws(smoke_user=(SMOKE_USER, self.smoke_password)).start()
+        self.aws = PipelineAws(
+            smoke_user=(SMOKE_USER, self.smoke_password),
+            seconds_per_monitoring_minute=MONITORING_SECONDS_PER_MINUTE,
+        ).start()
         pools = {
             name: (env.pool.pool_id, env.pool.client_id)
             for name, env in self.aws.environments.items()

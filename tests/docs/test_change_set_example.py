@@ -40,6 +40,10 @@ def example() -> str:
         "stackStatus": "UPDATE_COMPLETE",
         "changeSetName": "release-8123456789-1",
         "refused": refusal("prod", RELEASE, changes, allowed=set()),
+        "rollbackTriggers": {
+            "alarms": ["session-management-prod-deployment-health"],
+            "minutes": 10,
+        },
     }
     return markdown(record, changes)
 

@@ -3,7 +3,7 @@
 The scenarios that fit CI's budget (`python -m rehearsal --ci`): a tag on a commit not on main is
 refused, a push to main runs CI and then dev's whole chain, a commit whose test fails deploys
 nothing. `make rehearse` runs every scenario (the release with its approval, the rollbacks, the
-stuck stack) and takes about ten minutes on this machine.
+stuck stack, the bake and the rollback triggers) and takes about twenty minutes on this machine.
 """
 
 from __future__ import annotations
