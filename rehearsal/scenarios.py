@@ -472,51 +472,28 @@ def bake_alarm(stage: Stage, out: Outcome) -> None:
     aws = stage.aws
     assert aws is not None
     release_run: Run = stage.scratch["release_run"]
-    stage.sandbox.tag(BAD_RELEASE, stage.scratch["main_sha"])
-    cloudwatch = aws.environment("staging").clients("cloudwatch")
     alarm = specs.alarm_names("staging")["connection-errors"]
-    first_run = int(stage.github.read()["next_run_id"])
     since = len(aws.operations)
-    done, fired = threading.Event(), threading.Event()
+    fired = threading.Event()
 
     def executed() -> int:
         return sum(o["op"] == "execute-change-set" for o in aws.operations[since:]
                    if o["env"] == "staging")  # fmt: skip
 
-    def traffic() -> None:
+    def traffic(uploaded: Callable[[str], bool], set_alarm: Callable[[str, str], None]) -> bool:
         """The alarm goes off once staging is verified and signed off (the bake is next), and
         clears once the previous release runs again (the undo's change set executed)."""
-        while not done.wait(0.5):
-            if not fired.is_set():
-                signed = [a for a in stage.github.artifacts()
-                          if a["workflow_run"]["id"] >= first_run
-                          and a["name"].startswith("sign-off-staging-")]  # fmt: skip
-                if signed:
-                    cloudwatch.set_alarm_state(
-                        AlarmName=alarm,
-                        StateValue="ALARM",
-                        StateReason=f"rehearsal: connection errors after {BAD_RELEASE}",
-                    )
-                    fired.set()
-            elif executed() >= 2:
-                cloudwatch.set_alarm_state(
-                    AlarmName=alarm, StateValue="OK", StateReason=f"{RELEASE} runs again"
-                )
-                return
+        if not fired.is_set():
+            if uploaded("sign-off-staging-"):
+                set_alarm("ALARM", f"rehearsal: connection errors after {BAD_RELEASE}")
+                fired.set()
+            return False
+        if executed() >= 2:
+            set_alarm("OK", f"{RELEASE} runs again")
+            return True
+        return False
 
-    watcher = threading.Thread(target=traffic, daemon=True)
-    watcher.start()
-    try:
-        run = stage.run(
-            "deploy.yml",
-            "push",
-            ref=f"refs/tags/{BAD_RELEASE}",
-            sha=stage.scratch["main_sha"],
-            approvals=[_approval("prod")],
-        )
-    finally:
-        done.set()
-        watcher.join(timeout=5)
+    run = _release_with_traffic(stage, BAD_RELEASE, alarm, traffic)
     out.runs.append(run)
     out.check("the alarm went off after staging's sign-off", fired.is_set())
     out.jobs(run, _chain("staging", ("load test (staging)",)), within="staging")
@@ -553,42 +530,24 @@ def rollback_trigger(stage: Stage, out: Outcome) -> None:
     """An alarm is in ALARM when staging's update starts: CloudFormation rolls the update back."""
     aws = stage.aws
     assert aws is not None
-    stage.sandbox.tag(ALARMED_RELEASE, stage.scratch["main_sha"])
-    cloudwatch = aws.environment("staging").clients("cloudwatch")
     alarm = specs.alarm_names("staging")["connection-errors"]
-    first_run = int(stage.github.read()["next_run_id"])
     since = len(aws.operations)
-    done, fired = threading.Event(), threading.Event()
+    fired = threading.Event()
 
-    def traffic() -> None:
+    def traffic(uploaded: Callable[[str], bool], set_alarm: Callable[[str, str], None]) -> bool:
         """The alarm goes off once staging's change set is reviewed (the deploy job is next)."""
-        while not done.wait(0.5):
-            reviewed = [a for a in stage.github.artifacts()
-                        if a["workflow_run"]["id"] >= first_run
-                        and a["name"].startswith("change-set-staging")]  # fmt: skip
-            if reviewed:
-                cloudwatch.set_alarm_state(
-                    AlarmName=alarm,
-                    StateValue="ALARM",
-                    StateReason=f"rehearsal: connection errors before {ALARMED_RELEASE}",
-                )
-                fired.set()
-                return
+        if uploaded("change-set-staging"):
+            set_alarm("ALARM", f"rehearsal: connection errors before {ALARMED_RELEASE}")
+            fired.set()
+            return True
+        return False
 
-    watcher = threading.Thread(target=traffic, daemon=True)
-    watcher.start()
     try:
-        run = stage.run(
-            "deploy.yml",
-            "push",
-            ref=f"refs/tags/{ALARMED_RELEASE}",
-            sha=stage.scratch["main_sha"],
-            approvals=[_approval("prod")],
-        )
+        run = _release_with_traffic(stage, ALARMED_RELEASE, alarm, traffic)
     finally:
-        done.set()
-        watcher.join(timeout=5)
-        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="rehearsal")
+        aws.environment("staging").clients("cloudwatch").set_alarm_state(
+            AlarmName=alarm, StateValue="OK", StateReason="rehearsal"
+        )
     out.runs.append(run)
     out.check("the alarm went off after staging's change set was reviewed", fired.is_set())
     out.jobs(
@@ -633,6 +592,47 @@ def rollback_trigger(stage: Stage, out: Outcome) -> None:
     out.check("the run failed", run.conclusion == "failure", run.conclusion)
     recorded = _last_clean(stage, "staging")
     out.check(f"staging's record is still {RELEASE}", recorded == RELEASE, str(recorded))
+
+
+Traffic = Callable[[Callable[[str], bool], Callable[[str, str], None]], bool]
+
+
+def _release_with_traffic(stage: Stage, tag: str, alarm: str, traffic: Traffic) -> Run:
+    """Tag main's commit ``tag`` and run its Deploy while ``traffic`` is polled every 0.5 s,
+    until it returns True: it is given whether an artifact of this run whose name starts with a
+    prefix was uploaded, and a setter of staging's ``alarm`` (state, reason)."""
+    aws = stage.aws
+    assert aws is not None
+    stage.sandbox.tag(tag, stage.scratch["main_sha"])
+    cloudwatch = aws.environment("staging").clients("cloudwatch")
+    first_run = int(stage.github.read()["next_run_id"])
+    done = threading.Event()
+
+    def uploaded(prefix: str) -> bool:
+        return any(a["workflow_run"]["id"] >= first_run and a["name"].startswith(prefix)
+                   for a in stage.github.artifacts())  # fmt: skip
+
+    def set_alarm(state: str, reason: str) -> None:
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue=state, StateReason=reason)
+
+    def poll() -> None:
+        while not done.wait(0.5):
+            if traffic(uploaded, set_alarm):
+                return
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    try:
+        return stage.run(
+            "deploy.yml",
+            "push",
+            ref=f"refs/tags/{tag}",
+            sha=stage.scratch["main_sha"],
+            approvals=[_approval("prod")],
+        )
+    finally:
+        done.set()
+        watcher.join(timeout=5)
 
 
 def _dispatch_rollback(

@@ -108,25 +108,21 @@ def _create_apigw_account(d: Deployment, logical_id: str, props: dict[str, Any])
     return {"Ref": f"{d.stack_name}-{logical_id}", "Id": f"{d.stack_name}-{logical_id}"}
 
 
-def _create_alarm(d: Deployment, logical_id: str, props: dict[str, Any]) -> Values:
-    cloudwatch = d.clients("cloudwatch")
-    props = dict(props)
-    props.setdefault("AlarmName", d.generated_name(logical_id, 255))
-    cloudwatch.put_metric_alarm(**_api_params(cloudwatch, "PutMetricAlarm", props))
-    name = props["AlarmName"]
-    arn = f"arn:aws:cloudwatch:{d.clients.region}:{d.account_id}:alarm:{name}"
-    return {"Ref": name, "Arn": arn}
+def _alarm_creator(operation: str) -> Creator:
+    """A metric (``PutMetricAlarm``) or composite (``PutCompositeAlarm``) alarm's creator."""
 
+    def create(d: Deployment, logical_id: str, props: dict[str, Any]) -> Values:
+        if operation == "PutCompositeAlarm":
+            moto_cloudwatch.install()  # moto stores composites but has no such action
+        cloudwatch = d.clients("cloudwatch")
+        props = dict(props)
+        props.setdefault("AlarmName", d.generated_name(logical_id, 255))
+        getattr(cloudwatch, _snake(operation))(**_api_params(cloudwatch, operation, props))
+        name = props["AlarmName"]
+        arn = f"arn:aws:cloudwatch:{d.clients.region}:{d.account_id}:alarm:{name}"
+        return {"Ref": name, "Arn": arn}
 
-def _create_composite_alarm(d: Deployment, logical_id: str, props: dict[str, Any]) -> Values:
-    moto_cloudwatch.install()  # moto stores composites but has no PutCompositeAlarm action
-    cloudwatch = d.clients("cloudwatch")
-    props = dict(props)
-    props.setdefault("AlarmName", d.generated_name(logical_id, 255))
-    cloudwatch.put_composite_alarm(**_api_params(cloudwatch, "PutCompositeAlarm", props))
-    name = props["AlarmName"]
-    arn = f"arn:aws:cloudwatch:{d.clients.region}:{d.account_id}:alarm:{name}"
-    return {"Ref": name, "Arn": arn}
+    return create
 
 
 _SUBSCRIPTION_ATTRIBUTES = (
@@ -197,8 +193,8 @@ CREATORS: dict[str, Creator] = {
     "AWS::ApiGatewayV2::Stage": _apigwv2("CreateStage", "StageName"),
     "AWS::ApiGatewayV2::Deployment": _apigwv2("CreateDeployment", "DeploymentId"),
     "AWS::ApiGateway::Account": _create_apigw_account,
-    "AWS::CloudWatch::Alarm": _create_alarm,
-    "AWS::CloudWatch::CompositeAlarm": _create_composite_alarm,
+    "AWS::CloudWatch::Alarm": _alarm_creator("PutMetricAlarm"),
+    "AWS::CloudWatch::CompositeAlarm": _alarm_creator("PutCompositeAlarm"),
     "AWS::SNS::Subscription": _create_subscription,
     "AWS::SNS::TopicPolicy": _create_topic_policy,
     "AWS::Lambda::EventInvokeConfig": _create_event_invoke_config,
