@@ -212,6 +212,8 @@ class MotoServer:
             stdout=subprocess.PIPE,  # JSON lines: the child's log records
             stderr=subprocess.PIPE,
             env=env,
+            # a session of its own: a terminal's Ctrl-C reaches the parent, which stops moto last
+            start_new_session=True,
         )
         assert self._process.stdout is not None
         assert self._process.stderr is not None
@@ -364,11 +366,13 @@ def serve(host: str, port: int, parent_pid: int | None) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # under a parent, Ctrl-C is the parent's to handle (it stops moto last); by hand, it stops
+    signal.signal(signal.SIGINT, signal.SIG_IGN if parent_pid else lambda *_: stop.set())
 
     pipe = _RecordPipe(_records_pipe())
     logging.raiseExceptions = False  # a broken pipe (parent gone) is not worth a traceback
     logging.basicConfig(level=logging.WARNING, handlers=[pipe], force=True)
+    pipe.setFormatter(logging.Formatter("%(message)s"))  # the parent's handlers format it
     # one INFO line per request and "Error on request" lines, for the parent to count; werkzeug
     # adds no terminal handler of its own, since the root has one
     logging.getLogger("werkzeug").setLevel(logging.INFO)
@@ -425,4 +429,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    # no interpreter shutdown: the thread watching stdin may still be blocked reading it
+    os._exit(status)

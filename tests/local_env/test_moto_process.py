@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -273,3 +274,34 @@ def test_the_default_mode_still_serves_in_this_process() -> None:
         assert client(moto, "sqs").list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200
     finally:
         moto.shutdown()
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT by hand", "stdin EOF", "parent changed"])
+def test_the_child_exits_cleanly_when_told_to(how: str) -> None:
+    port = moto_server.free_port()
+    parent = ["--parent-pid", "1"] if how == "parent changed" else []  # 1 is not its parent
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "local.moto_server", "--port", str(port), *parent],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        assert json.loads(child.stdout.readline()) == {"event": "listening", "port": port}
+        if how == "SIGTERM":
+            child.terminate()
+        elif how == "SIGINT by hand":
+            child.send_signal(signal.SIGINT)
+        elif how == "stdin EOF":
+            assert child.stdin is not None
+            child.stdin.close()
+        assert child.wait(timeout=10) == 0
+        assert child.stderr is not None
+        assert child.stderr.read() == b""  # no traceback, no fatal error at shutdown
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
