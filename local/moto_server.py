@@ -176,10 +176,11 @@ class MotoServer:
                 if exited.code == PORT_TAKEN and attempt < attempts:
                     logger.info("port %d was taken before moto bound it; another port", self.port)
                     continue
-                failure = self._failure(f"exited with status {exited.code}")
+                what = f"exited with status {exited.code}"
             except OSError as exc:  # TimeoutError included
-                failure = self._failure(f"did not answer within {self._start_timeout:g} s ({exc})")
-            self.stop()
+                what = f"did not answer within {self._start_timeout:g} s ({exc})"
+            self.stop()  # its stderr read to the end
+            failure = self._failure(what)
             self.port = None
             raise MotoServerError(failure)
 

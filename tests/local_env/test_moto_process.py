@@ -305,3 +305,11 @@ def test_the_child_exits_cleanly_when_told_to(how: str) -> None:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_a_child_that_does_not_answer_in_time_is_stopped_and_named() -> None:
+    moto = MotoServer(separate_process=True, start_timeout=0.01)  # it takes longer to import
+    with pytest.raises(MotoServerError, match=r"did not answer within 0\.01 s") as failure:
+        moto.start()
+    assert "\n" not in str(failure.value)
+    assert moto.pid is None
