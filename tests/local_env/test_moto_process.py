@@ -129,23 +129,28 @@ def test_the_patches_are_installed_in_the_child(server: MotoServer) -> None:
     assert [a["AuthorizerId"] for a in items] == [created["AuthorizerId"]]
 
 
-def test_the_childs_request_and_error_lines_reach_the_parents_counter(
-    server: MotoServer,
+@pytest.mark.parametrize("separate_process", [True, False], ids=["child", "in-process"])
+def test_the_counter_counts_requests_and_errors_alike_in_both_modes(
+    separate_process: bool,
 ) -> None:
+    """bench.counting.MotoLogCounter sees the child's lines as it sees the in-process server's."""
+    server = MotoServer(separate_process=separate_process)
     counter = MotoLogCounter()
-    counter.install()
+    counter.install()  # before the start: its readiness request is counted too
     try:
+        server.start()
         apigatewayv2 = client(server, "apigatewayv2", retries={"total_max_attempts": 1})
         api = apigatewayv2.create_api(Name="counted", ProtocolType="HTTP")["ApiId"]
         # moto 5.2.5 routes GetModels but fails on it: werkzeug's "Error on request"
         with pytest.raises(Exception, match="500"):
             apigatewayv2.get_models(ApiId=api)
         deadline = time.monotonic() + 5
-        while (counter.requests, counter.errors) != (2, 1) and time.monotonic() < deadline:
+        while (counter.requests, counter.errors) != (3, 1) and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
         counter.uninstall()
-    assert (counter.requests, counter.errors) == (2, 1)
+        server.shutdown()
+    assert (counter.requests, counter.errors) == (3, 1)
 
 
 def test_the_recorder_setting_reaches_the_child(
