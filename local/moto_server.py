@@ -27,6 +27,7 @@ import argparse
 import collections
 import contextlib
 import errno
+import fcntl
 import json
 import logging
 import os
@@ -337,7 +338,10 @@ class _RecordPipe(logging.Handler):
 def _records_pipe() -> IO[str]:
     """A private copy of stdout for the records; fd 1 becomes stderr, so no stray print reaches
     the parent's record stream."""
-    pipe = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    fd = os.dup(1)
+    with contextlib.suppress(AttributeError, OSError):  # Linux: room for ~8000 request lines,
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)  # so a busy parent does not slow moto
+    pipe = os.fdopen(fd, "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return pipe
