@@ -28,6 +28,7 @@ import collections
 import contextlib
 import errno
 import fcntl
+import importlib
 import json
 import logging
 import os
@@ -360,6 +361,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _warm_up() -> None:
+    """Imports the backends of every CloudFormation resource type while the parent synthesizes
+    and signs in: moto imports a service's backend on its first request, which the deployment
+    makes in quick succession (in one process, the deployer's own import of this module did it)."""
+    with contextlib.suppress(Exception):
+        importlib.import_module("moto.cloudformation.parsing")
+
+
 def serve(host: str, port: int, parent_pid: int | None) -> int:
     """Serve moto on ``host:port`` until stopped; the exit status (:data:`PORT_TAKEN`, …)."""
     from moto.moto_server.werkzeug_app import (
@@ -411,6 +420,7 @@ def serve(host: str, port: int, parent_pid: int | None) -> int:
     serving.start()
     with contextlib.suppress(Exception):
         pipe.send({"event": "listening", "port": server.server_address[1]})
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     while not stop.wait(0.5):
         if parent_pid is not None and os.getppid() != parent_pid:
             break  # the parent died (this process was handed to another)
