@@ -130,6 +130,10 @@ class MotoLogCounter(logging.Handler):
     """Counts the requests moto's server logs (werkzeug, one INFO line per request) and the
     requests it failed on (``Error on request``, an emulator fault the SDK retries).
 
+    moto's server runs in a child process in the local environment; its log records reach this
+    process's ``werkzeug`` logger all the same (:class:`local.moto_server.MotoServer` logs them
+    again here, as they arrive on a pipe), so this handler counts them where it is installed.
+
     Cheap enough to run during every measured level; it is how the bench knows the system has
     finished the previous phase's work (:class:`Drain`). The lines are counted, not printed.
     """
@@ -199,8 +203,8 @@ class Drain:
     def __init__(
         self, moto: MotoLogCounter, management: ManagementLogCounter, quiet_s: float = 2.0
     ) -> None:
-        # moto's server does not log its requests when started quietly, so the management API's
-        # traffic (every phase but the DynamoDB-only leaves posts) is the signal
+        # moto's requests (relayed from its process) and the management API's traffic (every
+        # phase but the DynamoDB-only leaves posts) are the signals
         self.signals = [lambda: moto.requests, management.total]
         self.quiet_s = quiet_s
         self.waited: dict[str, float] = {}

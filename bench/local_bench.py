@@ -160,7 +160,7 @@ def _child_command(environment: Any, args: argparse.Namespace, level: str, out: 
 
 async def _levels(environment: Any, args: argparse.Namespace, drain: Any) -> list[dict]:
     """Each level in a child process (``python -m bench --endpoint``), so the generator's own
-    work does not share this process, which hosts moto's server and the gateway."""
+    work does not share this process, which hosts the gateway (moto's server has its own)."""
     results = []
     for sessions, listeners in args.levels or parse_levels(DEFAULT_LEVELS):
         label = f"{sessions}x{listeners}"
@@ -210,7 +210,8 @@ async def _counted(
 
 def run_local(args: argparse.Namespace, argv: list[str] | None) -> int:
     out: Path = args.out or RESULTS_DIR / "local"
-    # moto's recorder writes where this variable says (read when moto is imported).
+    # moto's recorder writes where this variable says (read when moto is imported, in moto's
+    # server process, which inherits this environment).
     recording = Path(tempfile.gettempdir()) / f"bench-moto-recording-{os.getpid()}.jsonl"
     os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(recording))
     if args.heartbeat_spread is None:
@@ -270,10 +271,10 @@ def run_local(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 def notes(args: argparse.Namespace) -> list[str]:
     return [
-        "System under test and load generator share this machine: moto's server, the local "
-        "gateway, one worker process per concurrent invocation of each function, and the "
-        "generator. Latencies are of this machine, not of AWS; request counts per operation "
-        "are exact and carry over to AWS.",
+        "System under test and load generator share this machine: moto's server (a process of "
+        "its own), the local gateway, one worker process per concurrent invocation of each "
+        "function, and the generator. Latencies are of this machine, not of AWS; request "
+        "counts per operation are exact and carry over to AWS.",
         "Per-IP limits raised for the bench (every request comes from 127.0.0.1); one Cognito "
         f"user per {SPEAKERS_PER_USER} speakers; heartbeats spaced by the configured minimum "
         "interval.",
@@ -282,7 +283,7 @@ def notes(args: argparse.Namespace) -> list[str]:
         "A warm-up (2 sessions x 24 listeners) grows the worker pools first; it is not in the "
         "tables.",
         "Each level runs in its own process (`python -m bench --endpoint`), so the generator "
-        "does not share the process that hosts moto's server and the gateway; a level starts "
+        "does not share the process that hosts the gateway (nor moto's server's); a level starts "
         "once the management API has been idle for 2 s (`drainedSecondsBefore`).",
         "Targets are checked against the largest level (informative locally; `--check` makes "
         "a miss fail the command).",

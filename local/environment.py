@@ -1,11 +1,17 @@
 """The whole system on one machine: :class:`LocalEnvironment`.
 
-``start()``: moto's server on 127.0.0.1; a Cognito user pool and app client in it; the
-synthesized ``SessionManagement-local`` template (with those ids) deployed into it; one worker
-pool per deployed function, with the environment the deployment gives that function; the local
-gateway serving the deployed API's routes, integrations and authorizer; the scheduler running the
-stack's scheduled rules (the janitor) through the same function runtimes. ``stop()`` undoes it
-all.
+``start()``: moto's server on 127.0.0.1, in a process of its own; a Cognito user pool and app
+client in it; the synthesized ``SessionManagement-local`` template (with those ids) deployed into
+it; one worker pool per deployed function, with the environment the deployment gives that
+function; the local gateway serving the deployed API's routes, integrations and authorizer; the
+scheduler running the stack's scheduled rules (the janitor) through the same function runtimes.
+``stop()`` undoes it all.
+
+moto's server runs in its own process (``MotoServer(separate_process=True)``, see
+:mod:`local.moto_server`): nothing of moto's request handling shares the interpreter of the
+gateway and the scheduler, so what is measured or observed here (``make bench``, the e2e tests)
+is the gateway's own work, and the environment reaches moto over HTTP only, as the handlers do.
+(``local.pipeline_aws.PipelineAws`` keeps moto in its process: it acts on moto's backends.)
 
     with LocalEnvironment() as env:
         print(env.endpoint, env.speaker_token())
@@ -75,7 +81,7 @@ class LocalEnvironment:
         self.scheduler: Scheduler | None = None
         self.region = REGION
         self.stack_name = STACK_NAME
-        self.moto = MotoServer(port=moto_port)
+        self.moto = MotoServer(port=moto_port, separate_process=True)
         self.served: ServedStack | None = None
         self.outputs: dict[str, str] = {}
         self.user_pool: cognito.UserPool | None = None

@@ -1,8 +1,10 @@
 """A local AWS for the pipelines: :class:`PipelineAws`, with a control API for job processes.
 
 The rehearsal of the GitHub workflows (``act`` in host mode) runs each job as a separate process
-against one long-lived local AWS. ``PipelineAws`` is that AWS: moto's server on 127.0.0.1, and
-per environment (``infra/config/<env>.json``: dev 111111111111, staging 222222222222, prod
+against one long-lived local AWS. ``PipelineAws`` is that AWS: moto's server on 127.0.0.1, in
+this process (unlike ``LocalEnvironment``'s, which runs in its own: :mod:`local.stack_operations`
+and :mod:`local.change_sets` act on moto's backend objects, which live where moto serves), and per
+environment (``infra/config/<env>.json``: dev 111111111111, staging 222222222222, prod
 333333333333) in that environment's account and region:
 
 - the ``CDKToolkit`` stack as ``cdk bootstrap`` leaves it (:mod:`local.cdk_bootstrap`);
@@ -192,7 +194,7 @@ class PipelineAws:
         self._control_port = control_port
         self._overrides = dict(handler_env_overrides or {})
         self._max_concurrency = max_concurrency
-        self.moto = MotoServer(port=moto_port)
+        self.moto = MotoServer(port=moto_port)  # in this process: its backends are acted on
         self.environments: dict[str, Environment] = {}
         self._lock = threading.RLock()
         self._control: ThreadingHTTPServer | None = None

@@ -112,8 +112,10 @@ def _alarm_creator(operation: str) -> Creator:
     """A metric (``PutMetricAlarm``) or composite (``PutCompositeAlarm``) alarm's creator."""
 
     def create(d: Deployment, logical_id: str, props: dict[str, Any]) -> Values:
-        if operation == "PutCompositeAlarm":
-            moto_cloudwatch.install()  # moto stores composites but has no such action
+        if operation == "PutCompositeAlarm" and d.clients.endpoint_url is None:
+            # in-process mock_aws: moto stores composites but has no such action; moto's server
+            # installs it itself (local/moto_server.py), in its own process or in this one
+            moto_cloudwatch.install()
         cloudwatch = d.clients("cloudwatch")
         props = dict(props)
         props.setdefault("AlarmName", d.generated_name(logical_id, 255))
