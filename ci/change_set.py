@@ -253,7 +253,7 @@ def stack_state(dep: Deployment) -> dict[str, str]:
 def _triggers_of(stack: Mapping[str, Any]) -> dict[str, Any]:
     saved = rollback_triggers.saved(stack)
     return {
-        "alarms": [t["Arn"].rsplit(":alarm:", 1)[-1] for t in saved["RollbackTriggers"]],
+        "alarms": rollback_triggers.alarm_names(saved),
         "minutes": saved["MonitoringTimeInMinutes"],
     }
 

@@ -91,11 +91,15 @@ def saved(stack: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def alarm_names(configuration: Mapping[str, Any]) -> list[str]:
+    """The names of the alarms a configuration (:func:`saved`'s shape) triggers on."""
+    return [t["Arn"].rsplit(":alarm:", 1)[-1] for t in configuration["RollbackTriggers"]]
+
+
 def shown(configuration: Mapping[str, Any]) -> str:
-    triggers = configuration["RollbackTriggers"]
-    if not triggers:
+    if not configuration["RollbackTriggers"]:
         return "no rollback triggers"
-    names = ", ".join(t["Arn"].rsplit(":", 1)[-1] for t in triggers)
+    names = ", ".join(alarm_names(configuration))
     minutes = configuration["MonitoringTimeInMinutes"]
     return f"rollback trigger {names}, {minutes} minutes' monitoring"
 

@@ -359,9 +359,7 @@ class PipelineAws:
         """Mark the stack rolled back as CloudFormation does, and fail the deploy."""
         stack = stack_operations.find_stack(environment.stack_name, environment.account)
         reason = f"rollback trigger fired {when}: {', '.join(firing)} in ALARM"
-        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
-        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
-        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        stack_operations.settle(stack, "UPDATE_ROLLBACK_COMPLETE", reason)
         self.operations[index]["rolledBack"] = reason
         raise ControlError(
             500,

@@ -66,7 +66,8 @@ def _named(backend: Any, name: str) -> Stack:
     return stack
 
 
-def _settle(stack: Stack, status: str, reason: str) -> None:
+def settle(stack: Stack, status: str, reason: str) -> None:
+    """End a stack operation rolled back for ``reason`` in ``status``, with its events."""
     stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=reason)
     stack._add_stack_event(status)
     stack.status = status
@@ -78,7 +79,7 @@ def _continue_update_rollback(self: CloudFormationResponse) -> EmptyResult:
         raise ValidationError(
             message="ContinueUpdateRollback cannot be called from current stack status"
         )
-    _settle(stack, "UPDATE_ROLLBACK_COMPLETE", "User Initiated (continue update rollback)")
+    settle(stack, "UPDATE_ROLLBACK_COMPLETE", "User Initiated (continue update rollback)")
     return EmptyResult()
 
 
@@ -88,7 +89,7 @@ def _cancel_update_stack(self: CloudFormationResponse) -> EmptyResult:
         raise ValidationError(
             message="CancelUpdateStack cannot be called from current stack status"
         )
-    _settle(stack, "UPDATE_ROLLBACK_COMPLETE", "User Initiated (cancel update)")
+    settle(stack, "UPDATE_ROLLBACK_COMPLETE", "User Initiated (cancel update)")
     return EmptyResult()
 
 
