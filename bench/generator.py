@@ -289,9 +289,8 @@ class LoadGenerator:
             await self._phase("join", len(listeners), self._gather(self._join, listeners))
         joined = [x for x in listeners if x.conn is not None]
         conns = [s.conn for s in live if s.conn] + [x.conn for x in joined if x.conn]
-        await self._phase(
-            HEARTBEAT, len(conns) * self.plan.heartbeats, self._gather(self._heartbeats, conns)
-        )
+        beats = self._heartbeats_from(time.perf_counter())
+        await self._phase(HEARTBEAT, len(conns) * self.plan.heartbeats, self._gather(beats, conns))
         if self.plan.rate_limit_probe and live:
             await self._phase(RATE_LIMIT_PROBE, self.plan.rate_limit_probe, self._probe(live[0]))
         refreshing = live[: self.plan.refreshing_speakers]
@@ -424,25 +423,36 @@ class LoadGenerator:
         finally:
             self.on_progress(1)
 
-    async def _heartbeats(self, conn: Conn) -> None:
-        """``plan.heartbeats`` more heartbeats, each at least ``heartbeat_interval_s`` after the
-        previous one on this connection (the server enforces a minimum interval), spread by a
-        random offset so connections do not beat in step."""
-        interval = self.plan.heartbeat_interval_s
-        for n in range(self.plan.heartbeats):
+    def _heartbeats_from(self, phase_start: float) -> Callable[[Conn], Awaitable[None]]:
+        """``plan.heartbeats`` more heartbeats per connection, the first at a random offset into
+        the spread from ``phase_start`` (each at least ``heartbeat_interval_s`` after the
+        previous one on its connection: the server enforces a minimum interval).
+
+        Offsets are taken from the phase's start, not from each connection's last heartbeat:
+        a large level's join phase outlasts the spread, so offsets from the last heartbeat
+        would put every early joiner's beat in the phase's first instant, a burst that real
+        clients (each beating every 30 s from its own connect) never make. From the phase's
+        start the offered rate is connections / spread per second, as the notes say."""
+
+        async def beats(conn: Conn) -> None:
+            interval = self.plan.heartbeat_interval_s
             spread = self.plan.heartbeat_spread_s or interval
-            jitter = self._random.uniform(0, spread) if n == 0 else 0.0
-            wait = conn.last_heartbeat + interval + jitter - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            sent = conn.last_heartbeat = time.perf_counter()
-            try:
-                await conn.send(protocol.HEARTBEAT)
-            except Exception as exc:
-                self.recorder.op(HEARTBEAT).error(classify(exc))
-                self.on_progress(1)
-                continue
-            await self._ack(conn, sent)
+            offset = phase_start + self._random.uniform(0, spread)
+            for n in range(self.plan.heartbeats):
+                due = conn.last_heartbeat + interval
+                wait = max(due, offset if n == 0 else due) - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                sent = conn.last_heartbeat = time.perf_counter()
+                try:
+                    await conn.send(protocol.HEARTBEAT)
+                except Exception as exc:
+                    self.recorder.op(HEARTBEAT).error(classify(exc))
+                    self.on_progress(1)
+                    continue
+                await self._ack(conn, sent)
+
+        return beats
 
     async def _probe(self, speaker: _Speaker) -> None:
         """Joins one after the other until the server refuses one with RATE_LIMIT_EXCEEDED."""

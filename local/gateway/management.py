@@ -33,12 +33,21 @@ class Connections(Protocol):
     def delete_connection(self, connection_id: str) -> int: ...
 
 
+class _Server(ThreadingHTTPServer):
+    """socketserver's listen backlog is 5: a burst of new connections (every function's workers
+    posting to the sockets they serve) overflows it, and the kernel drops the SYNs it cannot queue;
+    the client's retransmission then waits 1 s, 3 s, 7 s. 128 is the backlog werkzeug (moto) and
+    asyncio (the WebSocket side) listen with."""
+
+    request_queue_size = 128
+
+
 class ManagementApi:
     """The HTTP server of the management API, serving in a background thread."""
 
     def __init__(self, connections: Connections, host: str, port: int) -> None:
         handler = type("ManagementHandler", (_ManagementHandler,), {"connections": connections})
-        self._http: ThreadingHTTPServer | None = ThreadingHTTPServer((host, port), handler)
+        self._http: ThreadingHTTPServer | None = _Server((host, port), handler)
         self._http.daemon_threads = True
         self.port: int = self._http.server_address[1]
         self._thread: threading.Thread | None = threading.Thread(
