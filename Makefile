@@ -157,6 +157,11 @@ rehearse: $(ALL_TOOLS) ## Run the real workflows with act against the local AWS,
 bench: $(CDK_TOOLS) ## Load-test the local environment at several levels and write bench/results/
 	$(PY) -m bench
 
+.PHONY: profile
+# py-spy reads the processes' memory: as root, or with kernel.yama.ptrace_scope 0.
+profile: $(CDK_TOOLS) ## Profile every process of the local system at 50x40 (bench/results/profile/)
+	$(PY) -m bench.profile
+
 # The taskcat project (taskcat/): the staging stack synthesized portable (no account or region) and
 # its code zipped where taskcat uploads it (infra/taskcat_project.py); remade when the sources change.
 TASKCAT_PROJECT := taskcat

@@ -29,11 +29,12 @@ from typing import Any
 
 from bench import machine, report
 from bench.generator import LevelResult, LoadGenerator, LoadPlan, PhaseObserver, TokenProvider
+from bench.soak import PhaseFile
 from bench.stats import merge
 from bench.targets import evaluate, load_targets
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_LEVELS = "1x10,10x20,50x40"
+DEFAULT_LEVELS = "1x10,10x20,50x40,100x40"
 DEFAULT_OP_TIMEOUT = 30.0
 
 
@@ -98,7 +99,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=None, help="results directory")
     parser.add_argument("--summary", type=Path, default=None, help="Markdown summary file")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--soak",
+        type=minutes,
+        default=None,
+        metavar="MINUTES",
+        help="local: hold one level (the last of --levels, default 50x40) in steady state for "
+        "MINUTES, heartbeating every 30 s, and report each process's memory at start and end",
+    )
+    # a level's child process tells its parent where its phases begin and end (bench.soak)
+    parser.add_argument("--phase-file", type=Path, default=None, help=argparse.SUPPRESS)
     return parser
+
+
+def minutes(text: str) -> float:
+    """``--soak``'s argument: a positive number of minutes."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of minutes")
+    return value
 
 
 def heartbeat_interval(args: argparse.Namespace) -> float:
@@ -346,9 +368,12 @@ def run_endpoint(args: argparse.Namespace, argv: list[str] | None) -> int:
     levels = args.levels or [(1, 5)]
 
     async def levels_run() -> list[LevelResult]:
+        observer = PhaseFile(args.phase_file) if args.phase_file else None
         with Progress(not args.no_progress) as progress:
             return [
-                await run_plan(args.endpoint, plan_from_args(args, s, n), tokens, progress)
+                await run_plan(
+                    args.endpoint, plan_from_args(args, s, n), tokens, progress, observer=observer
+                )
                 for s, n in levels
             ]
 

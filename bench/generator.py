@@ -289,7 +289,7 @@ class LoadGenerator:
             await self._phase("join", len(listeners), self._gather(self._join, listeners))
         joined = [x for x in listeners if x.conn is not None]
         conns = [s.conn for s in live if s.conn] + [x.conn for x in joined if x.conn]
-        beats = self._heartbeats_from(time.perf_counter())
+        beats = self._heartbeats_from_phase_start()
         await self._phase(HEARTBEAT, len(conns) * self.plan.heartbeats, self._gather(beats, conns))
         if self.plan.rate_limit_probe and live:
             await self._phase(RATE_LIMIT_PROBE, self.plan.rate_limit_probe, self._probe(live[0]))
@@ -423,9 +423,9 @@ class LoadGenerator:
         finally:
             self.on_progress(1)
 
-    def _heartbeats_from(self, phase_start: float) -> Callable[[Conn], Awaitable[None]]:
+    def _heartbeats_from_phase_start(self) -> Callable[[Conn], Awaitable[None]]:
         """``plan.heartbeats`` more heartbeats per connection, the first at a random offset into
-        the spread from ``phase_start`` (each at least ``heartbeat_interval_s`` after the
+        the spread from the phase's start (each at least ``heartbeat_interval_s`` after the
         previous one on its connection: the server enforces a minimum interval).
 
         Offsets are taken from the phase's start, not from each connection's last heartbeat:
@@ -434,10 +434,14 @@ class LoadGenerator:
         clients (each beating every 30 s from its own connect) never make. From the phase's
         start the offered rate is connections / spread per second, as the notes say."""
 
+        phase_start: list[float] = []  # when the first connection's beats begin
+
         async def beats(conn: Conn) -> None:
+            if not phase_start:
+                phase_start.append(time.perf_counter())
             interval = self.plan.heartbeat_interval_s
             spread = self.plan.heartbeat_spread_s or interval
-            offset = phase_start + self._random.uniform(0, spread)
+            offset = phase_start[0] + self._random.uniform(0, spread)
             for n in range(self.plan.heartbeats):
                 due = conn.last_heartbeat + interval
                 wait = max(due, offset if n == 0 else due) - time.perf_counter()

@@ -30,7 +30,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart
+import psutil
+
+from bench import coldstart, soak
 from bench.cli import (
     DEFAULT_LEVELS,
     RESULTS_DIR,
@@ -124,7 +126,9 @@ async def _warm_up(environment: Any, args: argparse.Namespace, progress: Progres
     return await run_plan(environment.endpoint, plan, tokens, progress, label="warm-up 2x24")
 
 
-def _child_command(environment: Any, args: argparse.Namespace, level: str, out: Path) -> list:
+def _child_command(
+    environment: Any, args: argparse.Namespace, level: str, out: Path, phases: Path | None
+) -> list:
     plan = plan_from_args(args, 1, 1)
     return [
         sys.executable,
@@ -155,6 +159,7 @@ def _child_command(environment: Any, args: argparse.Namespace, level: str, out: 
         "--out",
         str(out),
         *(["--no-progress"] if args.no_progress else []),
+        *(["--phase-file", str(phases)] if phases is not None else []),
     ]
 
 
@@ -177,10 +182,18 @@ async def _levels(environment: Any, args: argparse.Namespace, drain: Any) -> lis
                 }
             )
             env.pop("GITHUB_STEP_SUMMARY", None)
-            command = _child_command(environment, args, label, Path(tmp))
-            child = await asyncio.create_subprocess_exec(*command, env=env, cwd=REPO_ROOT)
-            await child.wait()
+            phases = Path(tmp) / "phases.jsonl" if args.soak else None
+            command = _child_command(environment, args, label, Path(tmp), phases)
+            with contextlib.ExitStack() as stack:
+                watch = None
+                if phases is not None:
+                    root = psutil.Process()  # the gateway's process: moto, workers, the child
+                    watch = stack.enter_context(soak.MemoryWatch(phases, root))
+                child = await asyncio.create_subprocess_exec(*command, env=env, cwd=REPO_ROOT)
+                await child.wait()
             level = json.loads((Path(tmp) / "results.json").read_text())["levels"][0]
+            if watch is not None:
+                level["soak"] = watch.result()
         level["drainedSecondsBefore"] = drain.waited.get(label)
         results.append(level)
     return results
@@ -208,8 +221,21 @@ async def _counted(
     return {"level": plan.label, "run": result.to_dict(), "phases": counter.phases}
 
 
+def soak_settings(args: argparse.Namespace) -> None:
+    """``--soak MINUTES``: one level (the last of ``--levels``, default 50x40), its connections
+    heartbeating every 30 s for MINUTES; no cold starts, no request count (bench.soak)."""
+    args.levels = [(args.levels or [(50, 40)])[-1]]
+    args.heartbeats = soak.heartbeats(args.soak)
+    args.heartbeat_interval = soak.PROTOCOL_HEARTBEAT_S
+    args.heartbeat_spread = soak.PROTOCOL_HEARTBEAT_S
+    args.level_deadline += args.soak * 60
+    args.no_cold_start = args.no_request_count = True
+
+
 def run_local(args: argparse.Namespace, argv: list[str] | None) -> int:
-    out: Path = args.out or RESULTS_DIR / "local"
+    if args.soak:
+        soak_settings(args)
+    out: Path = args.out or RESULTS_DIR / ("soak" if args.soak else "local")
     # moto's recorder writes where this variable says (read when moto is imported, in moto's
     # server process, which inherits this environment).
     recording = Path(tempfile.gettempdir()) / f"bench-moto-recording-{os.getpid()}.jsonl"
@@ -252,12 +278,20 @@ def run_local(args: argparse.Namespace, argv: list[str] | None) -> int:
         moto_log.uninstall()
     results["emulator"] = {"motoInternalErrors": moto_log.errors}
     results["notes"].append(
-        f"moto's server answered {moto_log.errors} requests with an internal error (its "
-        "transactions deep-copy tables that other threads are changing); the handlers' SDK "
-        "retries those (standard mode), so they show as extra requests, and as an error only "
-        "when every attempt failed."
+        f"moto's server answered {moto_log.errors} requests with an internal error (an emulator "
+        "fault, logged as `Error on request`); the handlers' SDK retries those (standard mode), "
+        "so they would show as extra requests, and as an error only when every attempt failed."
     )
     results["levels"] = levels
+    if args.soak:
+        results["soak"] = {"minutes": args.soak, "level": levels[-1]["level"]}
+        results["soak"].update(levels[-1].pop("soak"))
+        results["notes"].append(
+            f"Soak: level {levels[-1]['level']} held {args.soak:g} min, every connection "
+            f"heartbeating every {soak.PROTOCOL_HEARTBEAT_S:g} s ({args.heartbeats} heartbeats "
+            "each); memory is each process's resident set when the heartbeat phase began and "
+            "when it ended."
+        )
     if counted is not None:
         results["requests"] = {"level": counted["level"], "phases": counted["phases"]}
         results["requestCountRun"] = counted["run"]

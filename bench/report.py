@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.soak import memory_table
 from bench.stats import OPERATIONS, RATE_LIMIT_PROBE
 
 PLOTTED = tuple(operation for operation in OPERATIONS if operation != RATE_LIMIT_PROBE)
@@ -162,7 +163,24 @@ def render_markdown(results: dict[str, Any]) -> str:
         ]
     if results.get("coldStart"):
         out += ["## Cold-start import time", "", *cold_start_table(results["coldStart"]), ""]
+    if results.get("soak"):
+        out += [*soak_lines(results["soak"]), ""]
     return "\n".join(out)
+
+
+def soak_lines(soak: dict[str, Any]) -> list[str]:
+    """The soak's section: each process's memory when steady state began and ended."""
+    head = f"## Soak: level {soak['level']} held {soak['minutes']:g} min"
+    if not soak.get("complete"):
+        return [head, "", "The heartbeat phase did not both begin and end: no memory to compare."]
+    return [
+        head,
+        "",
+        f"Resident memory of each process when the heartbeat phase began and when it ended, "
+        f"{soak['heldSeconds']:g} s later.",
+        "",
+        *memory_table(soak),
+    ]
 
 
 def evaluation_lines(evaluation: dict[str, Any]) -> list[str]:

@@ -27,6 +27,7 @@ class FakeState:
     speakers: dict[ServerConnection, str] = field(default_factory=dict)
     params: dict[int, dict[str, str]] = field(default_factory=dict)
     heartbeats: int = 0
+    beat_times: list[float] = field(default_factory=list)  # time.perf_counter() of each
     counter: itertools.count = field(default_factory=lambda: itertools.count(100))
 
 
@@ -87,6 +88,7 @@ class FakeServer:
                 action = json.loads(raw).get("action")
                 if action == "heartbeat":
                     self.state.heartbeats += 1
+                    self.state.beat_times.append(time.perf_counter())
                     if not welcomed:
                         welcomed = True
                         created = query["action"] == "createSession"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bench_fake_server import FakeServer
 
@@ -101,3 +102,31 @@ def test_missing_token_fails_create_with_unauthorized_and_nothing_else_runs():
     ops = result.recorder.summary()
     assert ops["create"]["errors"] == {"UNAUTHORIZED": 2}
     assert "join" not in ops
+
+
+class LateHeartbeatPhase(RecordingObserver):
+    """Holds the heartbeat phase back longer than the spread, as a long join phase does."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+        self.began: float | None = None
+
+    async def begin(self, phase: str) -> None:
+        if phase == "heartbeat":
+            await asyncio.sleep(self.delay)
+            self.began = time.perf_counter()
+
+
+def test_heartbeats_are_spread_from_the_phase_start_not_bunched_after_a_long_join_phase():
+    spread = 1.0
+    observer = LateHeartbeatPhase(delay=1.5 * spread)
+    plan = _plan(heartbeats=1, heartbeat_spread_s=spread, refresh_share=0.0)
+    result, state = _run(plan, observer=observer)
+    assert observer.began is not None
+    assert not result.deadline_hit
+    phase = [t - observer.began for t in state.beat_times if t >= observer.began]
+    assert len(phase) == 15  # one beat per connection in the phase
+    early = [t for t in phase if t < 0.2 * spread]
+    assert len(early) <= len(phase) // 2, f"{len(early)} of {len(phase)} beats in the first fifth"
+    assert max(phase) <= spread + 0.5
