@@ -432,7 +432,9 @@ class LoadGenerator:
         a large level's join phase outlasts the spread, so offsets from the last heartbeat
         would put every early joiner's beat in the phase's first instant, a burst that real
         clients (each beating every 30 s from its own connect) never make. From the phase's
-        start the offered rate is connections / spread per second, as the notes say."""
+        start the offered rate is connections / spread per second, as the notes say. A
+        connection that kept beating up to the phase (the speakers) beats no later than
+        ``KEEPALIVE_S`` after its last beat, as a real client does."""
 
         phase_start: list[float] = []  # when the first connection's beats begin
 
@@ -442,6 +444,11 @@ class LoadGenerator:
             interval = self.plan.heartbeat_interval_s
             spread = self.plan.heartbeat_spread_s or interval
             offset = phase_start[0] + self._random.uniform(0, spread)
+            kept_alive = conn.last_heartbeat + KEEPALIVE_S
+            if kept_alive > phase_start[0]:
+                # a connection that has kept its cadence (a speaker through the join phase)
+                # keeps it: a speaker silent past the staleness would have its session ended
+                offset = min(offset, kept_alive)
             for n in range(self.plan.heartbeats):
                 due = conn.last_heartbeat + interval
                 wait = max(due, offset if n == 0 else due) - time.perf_counter()

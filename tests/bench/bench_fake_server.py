@@ -28,6 +28,7 @@ class FakeState:
     params: dict[int, dict[str, str]] = field(default_factory=dict)
     heartbeats: int = 0
     beat_times: list[float] = field(default_factory=list)  # time.perf_counter() of each
+    speaker_beats: dict[int, list[float]] = field(default_factory=dict)  # id(ws) -> times
     counter: itertools.count = field(default_factory=lambda: itertools.count(100))
 
 
@@ -89,6 +90,9 @@ class FakeServer:
                 if action == "heartbeat":
                     self.state.heartbeats += 1
                     self.state.beat_times.append(time.perf_counter())
+                    if ws in self.state.speakers:
+                        beats = self.state.speaker_beats.setdefault(id(ws), [])
+                        beats.append(time.perf_counter())
                     if not welcomed:
                         welcomed = True
                         created = query["action"] == "createSession"

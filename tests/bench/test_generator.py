@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
+from dataclasses import replace
 
 from bench_fake_server import FakeServer
 
+from bench import generator
 from bench.generator import LoadPlan, run_level
 
 
@@ -130,3 +133,26 @@ def test_heartbeats_are_spread_from_the_phase_start_not_bunched_after_a_long_joi
     early = [t for t in phase if t < 0.2 * spread]
     assert len(early) <= len(phase) // 2, f"{len(early)} of {len(phase)} beats in the first fifth"
     assert max(phase) <= spread + 0.5
+
+
+def test_speakers_keep_their_cadence_from_the_join_phase_into_the_heartbeat_phase(monkeypatch):
+    """A speaker beats every KEEPALIVE_S while the listeners join; its first beat of the
+    heartbeat phase must not wait for a random offset into the spread, or a speaker could go
+    silent past the staleness and have its session ended by the janitor."""
+    keepalive, spread = 0.4, 3.0
+    monkeypatch.setattr(generator, "KEEPALIVE_S", keepalive)
+
+    class SlowJoins(RecordingObserver):
+        async def begin(self, phase: str) -> None:
+            if phase == "join":
+                await asyncio.sleep(3 * keepalive)  # the speakers keep alive meanwhile
+
+    plan = _plan(sessions=8, listeners_per_session=1, heartbeats=1, heartbeat_spread_s=spread)
+    plan = replace(plan, refresh_share=0.0)
+    result, state = _run(plan, observer=SlowJoins())
+    assert not result.deadline_hit
+    assert len(state.speaker_beats) == 8
+    for beats in state.speaker_beats.values():
+        gaps = [b - a for a, b in itertools.pairwise(beats)]
+        assert len(beats) >= 4  # the welcome's beat, the keep-alives, the phase's beat
+        assert max(gaps) < keepalive + 0.3, gaps
