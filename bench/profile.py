@@ -42,6 +42,7 @@ class Sampled:
     role: str
     cpu_s: float = 0.0
     stacks: Path | None = None
+    error: str = ""  # py-spy's last line when it failed on this process
 
 
 @dataclass
@@ -51,6 +52,7 @@ class RoleProfile:
     cpu_s: float = 0.0
     samples: int = 0
     own: collections.Counter[str] = field(default_factory=collections.Counter)
+    errors: list[str] = field(default_factory=list)
 
 
 def _cpu(process: psutil.Process) -> float | None:
@@ -101,11 +103,19 @@ def sample(bench: subprocess.Popen[bytes], seconds: float, rate: int, tmp: Path)
             if before is not None and after is not None:
                 entry.cpu_s = after - before
             sampled.append(entry)
-    for _, _, spy in spies:
+    by_pid = {entry.pid: entry for entry in sampled}
+    for process, _, spy in spies:
         try:
-            spy.wait(timeout=seconds + 30)
+            # a py-spy that fell behind (moto's threads) writes its file late; killed, none
+            spy.wait(timeout=seconds + 180)
         except subprocess.TimeoutExpired:
             spy.kill()
+            spy.wait()
+        failed = by_pid.get(process.pid)
+        if failed is not None and spy.returncode != 0:
+            said = (tmp / f"{process.pid}.log").read_text(encoding="utf-8", errors="replace")
+            last = [line for line in said.splitlines() if line.strip()][-1:] or ["no output"]
+            failed.error = f"py-spy exited with {spy.returncode}: {last[0].strip()}"
     return sampled
 
 
@@ -116,6 +126,8 @@ def aggregate(sampled: list[Sampled]) -> list[RoleProfile]:
         profile = roles.setdefault(entry.role, RoleProfile(entry.role))
         profile.processes += 1
         profile.cpu_s += entry.cpu_s
+        if entry.error:
+            profile.errors.append(f"pid {entry.pid}: {entry.error}")
         if entry.stacks is None or not entry.stacks.exists():
             continue
         for line in entry.stacks.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -153,6 +165,7 @@ def markdown(profiles: list[RoleProfile], level: str, seconds: float, top: int) 
         )
     for p in profiles:
         lines += ["", f"## {p.role}: top {top} frames by own time ({p.samples} samples)", ""]
+        lines += [f"Not sampled: {error}" for error in p.errors] + ([""] if p.errors else [])
         lines += ["| share | frame |", "| --- | --- |"]
         for frame, count in p.own.most_common(top):
             lines.append(f"| {100 * count / max(1, p.samples):.1f}% | `{frame or '?'}` |")

@@ -6,13 +6,13 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto import backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from local import moto_dispatch
 from local.moto_server import MotoServer
+from tests.local_env.moto_clients import client
 
 DYNAMODB = "dynamodb.us-east-1.amazonaws.com"
 STS = "sts.amazonaws.com"
@@ -52,16 +52,7 @@ def server() -> Iterator[MotoServer]:
 
 
 def test_the_server_routes_each_service_to_its_own_backend(server: MotoServer) -> None:
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=server.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    dynamodb, sts = client("dynamodb"), client("sts")
+    dynamodb, sts = client(server, "dynamodb"), client(server, "sts")
     for _ in range(2):  # the second round is answered from the remembered lookups
         assert sts.get_caller_identity()["Account"] == "123456789012"
         assert isinstance(dynamodb.list_tables()["TableNames"], list)

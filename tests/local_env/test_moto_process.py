@@ -14,15 +14,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from bench.counting import MotoLogCounter
 from local import moto_server
 from local.moto_server import MotoServer, MotoServerError
+from tests.local_env.moto_clients import client
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,17 +65,6 @@ def socket_inodes(pid: int) -> set[int]:
         if target.startswith("socket:["):
             inodes.add(int(target[len("socket:[") : -1]))
     return inodes
-
-
-def client(server: MotoServer, service: str, **config: Any) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(**config) if config else None,
-    )
 
 
 @pytest.fixture(scope="module")
