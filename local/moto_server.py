@@ -317,6 +317,9 @@ class MotoServer:
 
 
 # --- the child: python -m local.moto_server ------------------------------------------------------
+_QUEUED_RECORDS = 10_000
+
+
 class _RecordPipe(logging.Handler):
     """Writes each log record as a JSON line for the parent (:meth:`MotoServer._relay_records`).
 
@@ -328,7 +331,9 @@ class _RecordPipe(logging.Handler):
     def __init__(self, stream: IO[str]) -> None:
         super().__init__()
         self.stream = stream
-        self._lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        # bounded: a parent that stops reading slows the request threads (as a full pipe did)
+        # instead of growing this process's memory
+        self._lines: queue.Queue[str | None] = queue.Queue(maxsize=_QUEUED_RECORDS)
         self._writer = threading.Thread(target=self._write, name="records", daemon=True)
         self._writer.start()
 
