@@ -118,7 +118,7 @@ def minutes(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0 or value != value or value == float("inf"):
+    if not 0 < value < float("inf"):  # nan compares false
         raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of minutes")
     return value
 

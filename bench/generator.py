@@ -451,7 +451,7 @@ class LoadGenerator:
                 offset = min(offset, kept_alive)
             for n in range(self.plan.heartbeats):
                 due = conn.last_heartbeat + interval
-                wait = max(due, offset if n == 0 else due) - time.perf_counter()
+                wait = (max(due, offset) if n == 0 else due) - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 sent = conn.last_heartbeat = time.perf_counter()

@@ -52,7 +52,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEAKERS_PER_USER = 10
 RAISED_PER_IP_LIMIT = "100000"
 COUNT_LEVEL = (5, 10)
-PROTOCOL_HEARTBEAT_S = 30.0
+PROTOCOL_HEARTBEAT_S = float(constants.HEARTBEAT_INTERVAL_SECONDS)
 LOCAL_OP_TIMEOUT = 90.0  # SPEC.md: a client heartbeats every 30 s
 
 
@@ -226,8 +226,7 @@ def soak_settings(args: argparse.Namespace) -> None:
     heartbeating every 30 s for MINUTES; no cold starts, no request count (bench.soak)."""
     args.levels = [(args.levels or [(50, 40)])[-1]]
     args.heartbeats = soak.heartbeats(args.soak)
-    args.heartbeat_interval = soak.PROTOCOL_HEARTBEAT_S
-    args.heartbeat_spread = soak.PROTOCOL_HEARTBEAT_S
+    args.heartbeat_interval = args.heartbeat_spread = PROTOCOL_HEARTBEAT_S
     args.level_deadline += args.soak * 60
     args.no_cold_start = args.no_request_count = True
 
@@ -288,7 +287,7 @@ def run_local(args: argparse.Namespace, argv: list[str] | None) -> int:
         results["soak"].update(levels[-1].pop("soak"))
         results["notes"].append(
             f"Soak: level {levels[-1]['level']} held {args.soak:g} min, every connection "
-            f"heartbeating every {soak.PROTOCOL_HEARTBEAT_S:g} s ({args.heartbeats} heartbeats "
+            f"heartbeating every {PROTOCOL_HEARTBEAT_S:g} s ({args.heartbeats} heartbeats "
             "each); memory is each process's resident set when the heartbeat phase began and "
             "when it ended."
         )

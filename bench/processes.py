@@ -17,6 +17,7 @@ import psutil
 
 _WORKER = re.compile(r"local\.worker session_service\.handlers\.(\w+)\.handler")
 GATEWAY = "gateway (local environment)"
+LOAD_GENERATOR = "load generator"
 
 
 def role(cmdline: list[str]) -> str:
@@ -27,7 +28,7 @@ def role(cmdline: list[str]) -> str:
     if "local.moto_server" in joined:
         return "moto server"
     if "--endpoint" in joined:
-        return "load generator"
+        return LOAD_GENERATOR
     return GATEWAY
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import psutil
 
 from bench.cli import parse_levels
-from bench.processes import python_tree, role
+from bench.processes import LOAD_GENERATOR, python_tree, role
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "profile"
@@ -71,7 +71,7 @@ def _wait_for_generator(bench: subprocess.Popen[bytes], level: str, timeout: flo
         for process in python_tree(root):
             with contextlib.suppress(psutil.Error):
                 cmdline = process.cmdline()
-                if "--endpoint" in cmdline and level in cmdline:
+                if role(cmdline) == LOAD_GENERATOR and level in cmdline:
                     return
         time.sleep(0.5)
     raise SystemExit(f"level {level} did not begin within {timeout:.0f} s")
@@ -85,11 +85,17 @@ def sample(bench: subprocess.Popen[bytes], seconds: float, rate: int, tmp: Path)
     spies = []
     for process in processes:
         out = tmp / f"{process.pid}.txt"
-        command = ["py-spy", "record", "--pid", str(process.pid), "--duration", str(int(seconds))]
-        command += ["--rate", str(rate), "--nonblocking", "--format", "raw", "-o", str(out)]
+        command = [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(process.pid),
+        ]
+        command += ["--duration", str(int(seconds)), "--rate", str(rate), "--nonblocking"]
+        command += ["--format", "raw", "-o", str(out)]
         with (tmp / f"{process.pid}.log").open("wb") as log:
             spy = subprocess.Popen(  # noqa: S603 (py-spy from this venv, our own processes)
-                [str(Path(sys.executable).with_name("py-spy")), *command[1:]],
+                command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

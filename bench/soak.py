@@ -24,13 +24,12 @@ import psutil
 
 from bench import processes
 from bench.stats import HEARTBEAT
-
-PROTOCOL_HEARTBEAT_S = 30.0
+from session_service.constants import HEARTBEAT_INTERVAL_SECONDS
 
 
 def heartbeats(minutes: float) -> int:
     """Heartbeats per connection that keep a connection beating for ``minutes``."""
-    return max(1, math.ceil(minutes * 60 / PROTOCOL_HEARTBEAT_S))
+    return max(1, math.ceil(minutes * 60 / HEARTBEAT_INTERVAL_SECONDS))
 
 
 class PhaseFile:
